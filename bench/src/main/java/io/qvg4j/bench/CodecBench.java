@@ -1,0 +1,107 @@
+package io.qvg4j.bench;
+
+import io.qvg4j.kernel.KernelCodec;
+import io.qvg4j.kernel.KernelProvider;
+import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.quant.QuantizedSpan;
+import io.qvg4j.tensor.KvTensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The whole pipeline on one LongCat tensor {@code [1, 32, 29640, 128]} with {@code QuantConfig.DEFAULT}
+ * (INT2, G = 64, Kc = 256, 2 k-means iterations): encode from seeded initial indices, and decode, on
+ * {@code threads} worker threads. The scalar encode runs on 2 of the 32 heads (see
+ * {@link Workload#SCALAR_ENCODE_HEADS}). Before timing, the SIMD codec's span (on the 2-head tensor) and
+ * decoded tensor (on the full one) are compared with the reference's bit for bit.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Threads(1)
+@Fork(value = 2, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xss4m"})
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class CodecBench {
+
+    @Param({"reference", "simd"})
+    public String impl;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private KernelCodec codec;
+    private KvTensor input;
+    private int[][][] init;
+    private QuantizedSpan span;
+
+    @Setup
+    public void setUp(BenchmarkParams params) {
+        codec = new KernelCodec(KernelProvider.byName(impl), threads);
+        Shape s = Shape.LONGCAT;
+        int cores = Runtime.getRuntime().availableProcessors();
+        boolean checked = !impl.equals("reference");
+        switch (Results.methodName(params)) {
+            case "encode" -> {
+                SyntheticKv.Tensor t = SyntheticKv.tensor(Workload.encodeHeads(impl), s.tokens, s.dim, Shape.KC);
+                input = t.x();
+                init = initIndices(input);
+                if (checked) {
+                    SyntheticKv.Tensor small = SyntheticKv.tensor(Workload.SCALAR_ENCODE_HEADS, s.tokens, s.dim, Shape.KC);
+                    int[][][] smallInit = initIndices(small.x());
+                    try (KernelCodec reference = new KernelCodec(ScalarKernels.INSTANCE, cores)) {
+                        Results.requireEqual("encode (" + impl + ", [1," + Workload.SCALAR_ENCODE_HEADS + "," + s.tokens
+                                        + "," + s.dim + "])",
+                                Results.snapshot(reference.encode(small.x(), Workload.CONFIG, smallInit)),
+                                Results.snapshot(codec.encode(small.x(), Workload.CONFIG, smallInit)));
+                    }
+                }
+            }
+            case "decode" -> {
+                SyntheticKv.Tensor t = SyntheticKv.tensor(Workload.TENSOR_HEADS, s.tokens, s.dim, Shape.KC);
+                try (KernelCodec reference = new KernelCodec(ScalarKernels.INSTANCE, cores)) {
+                    span = reference.encodeWithClustering(t.x(), Workload.CONFIG, t.clusterIds(), t.centroids());
+                    if (checked) {
+                        Results.requireEqual("decode (" + impl + ")", Results.snapshot(reference.decode(span)),
+                                Results.snapshot(codec.decode(span)));
+                    }
+                }
+            }
+            default -> throw new IllegalArgumentException("no codec benchmark '" + params.getBenchmark() + "'");
+        }
+    }
+
+    private static int[][][] initIndices(KvTensor x) {
+        return InitIndices.fromSeed(SyntheticKv.SEED, Workload.CONFIG.stages(), x.headCount(), Shape.KC, x.tokens());
+    }
+
+    @TearDown
+    public void tearDown() {
+        codec.close();
+    }
+
+    @Benchmark
+    public QuantizedSpan encode() {
+        return codec.encode(input, Workload.CONFIG, init);
+    }
+
+    @Benchmark
+    public KvTensor decode() {
+        return codec.decode(span);
+    }
+}

@@ -1,0 +1,202 @@
+package io.qvg4j.bench;
+
+import io.qvg4j.kernel.KernelCodec;
+import io.qvg4j.kernel.KernelProvider;
+import io.qvg4j.kernel.QvgKernels;
+import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.numeric.Bf16;
+import io.qvg4j.quant.QuantConfig;
+import io.qvg4j.quant.QuantizedSpan;
+import io.qvg4j.tensor.KvTensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One benchmark per kernel of {@link QvgKernels}, on one head of a realistic shape, single-threaded,
+ * for the reference and the Vector API kernels. Inputs are the state a converged k-means leaves
+ * (true clusters and centres of {@link SyntheticKv}). Before timing, the SIMD kernel's output is
+ * compared bit for bit with the reference's on the same input, so a broken kernel fails the benchmark
+ * instead of reporting a time.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Threads(1)
+@Fork(value = 2, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xss4m"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class KernelBench {
+
+    @Param({"longcat", "self-forcing", "hy-worldplay"})
+    public String shape;
+
+    @Param({"reference", "simd"})
+    public String impl;
+
+    private QvgKernels kernels;
+    private int tokens;
+    private int dim;
+    private int assignTokens;
+
+    // Inputs.
+    private float[] x;
+    private int[] trueIds;
+    private float[] centroids;
+    private float[] norms;
+    private float[] residual;
+    private QuantizedSpan span;
+    private short[] bits;
+
+    // Outputs.
+    private float[] normsOut;
+    private int[] idsOut;
+    private float[] newCentroids;
+    private int[] counts;
+    private float[] residualOut;
+    private byte[] packed;
+    private byte[] scales;
+    private byte[] zeros;
+    private short[] valuesOut;
+
+    @Setup
+    public void setUp(BenchmarkParams params) {
+        kernels = KernelProvider.byName(impl);
+        Shape s = Shape.byId(shape);
+        tokens = s.tokens;
+        dim = s.dim;
+        assignTokens = s.assignTokens(impl);
+        int kc = Shape.KC;
+        SyntheticKv.Head head = SyntheticKv.head(SyntheticKv.SEED, tokens, dim, kc);
+        x = head.x();
+        trueIds = head.ids();
+        centroids = head.centroids();
+        norms = new float[kc];
+        ScalarKernels.INSTANCE.centroidNorms(centroids, kc, dim, norms);
+        residual = new float[tokens * dim];
+        ScalarKernels.INSTANCE.subtractCentroids(x, tokens, dim, trueIds, centroids, residual);
+        bits = new short[tokens * dim];
+        for (int i = 0; i < bits.length; i++) {
+            bits[i] = Bf16.fromFloat(x[i]);
+        }
+        span = oneHeadSpan(bits, trueIds, centroids);
+
+        QuantConfig config = Workload.CONFIG;
+        normsOut = new float[kc];
+        idsOut = new int[tokens];
+        newCentroids = new float[kc * dim];
+        counts = new int[kc];
+        residualOut = new float[tokens * dim];
+        packed = new byte[tokens * config.packedBytesPerRow(dim)];
+        scales = new byte[tokens * config.blocksPerRow(dim) * config.scaleFormat().bytes()];
+        zeros = config.asymmetric() ? new byte[scales.length] : null;
+        valuesOut = new short[tokens * dim];
+
+        if (!impl.equals("reference")) {
+            checkAgainstReference(Results.methodName(params));
+        }
+    }
+
+    /** The span {@code dequantizeHead} reads: this head quantized with its true clustering, by the reference. */
+    private QuantizedSpan oneHeadSpan(short[] values, int[] ids, float[] table) {
+        byte[] idBytes = new byte[ids.length];
+        for (int n = 0; n < ids.length; n++) {
+            idBytes[n] = (byte) ids[n];
+        }
+        short[] tableBits = new short[table.length];
+        for (int i = 0; i < table.length; i++) {
+            tableBits[i] = Bf16.fromFloat(table[i]);
+        }
+        try (KernelCodec reference = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+            return reference.encodeWithClustering(new KvTensor("head", 1, 1, tokens, dim, values), Workload.CONFIG,
+                    new byte[][] {idBytes}, new short[][] {tableBits});
+        }
+    }
+
+    /** Runs {@code kernel} with these kernels and with the reference; throws unless the outputs are identical. */
+    private void checkAgainstReference(String kernel) {
+        Object mine = Results.snapshot(run(kernel));
+        QvgKernels tested = kernels;
+        kernels = ScalarKernels.INSTANCE;
+        try {
+            Results.requireEqual(kernel + " (" + impl + ", " + shape + ")", Results.snapshot(run(kernel)), mine);
+        } finally {
+            kernels = tested;
+        }
+    }
+
+    private Object run(String kernel) {
+        return switch (kernel) {
+            case "centroidNorms" -> centroidNorms();
+            case "assign" -> assign();
+            case "updateCentroids" -> new Object[] {updateCentroids(), counts};
+            case "subtractCentroids" -> subtractCentroids();
+            case "quantizeHead" -> new Object[] {quantizeHead(), scales, zeros};
+            case "dequantizeHead" -> dequantizeHead();
+            case "rtnBlockwise" -> rtnBlockwise();
+            case "nvfp4" -> nvfp4();
+            default -> throw new IllegalArgumentException("no kernel benchmark '" + kernel + "'");
+        };
+    }
+
+    @Benchmark
+    public float[] centroidNorms() {
+        kernels.centroidNorms(centroids, Shape.KC, dim, normsOut);
+        return normsOut;
+    }
+
+    /** The reference assigns the first {@link Shape#SCALAR_ASSIGN_TOKENS} tokens, SIMD the whole head. */
+    @Benchmark
+    public int[] assign() {
+        kernels.assign(x, dim, 0, assignTokens, centroids, norms, Shape.KC, idsOut);
+        return idsOut;
+    }
+
+    @Benchmark
+    public float[] updateCentroids() {
+        kernels.updateCentroids(x, tokens, dim, trueIds, centroids, Shape.KC, newCentroids, counts);
+        return newCentroids;
+    }
+
+    @Benchmark
+    public float[] subtractCentroids() {
+        kernels.subtractCentroids(x, tokens, dim, trueIds, centroids, residualOut);
+        return residualOut;
+    }
+
+    @Benchmark
+    public byte[] quantizeHead() {
+        kernels.quantizeHead(residual, tokens, dim, Workload.CONFIG, packed, 0, scales, 0, zeros, 0);
+        return packed;
+    }
+
+    @Benchmark
+    public short[] dequantizeHead() {
+        kernels.dequantizeHead(span, 0, valuesOut, 0);
+        return valuesOut;
+    }
+
+    @Benchmark
+    public short[] rtnBlockwise() {
+        kernels.rtnBlockwise(bits, valuesOut, 0, bits.length, Workload.RTN_GROUP, Workload.RTN_BITS);
+        return valuesOut;
+    }
+
+    @Benchmark
+    public short[] nvfp4() {
+        kernels.nvfp4(bits, valuesOut, 0, bits.length, Workload.NVFP4_GROUP);
+        return valuesOut;
+    }
+}
