@@ -80,15 +80,15 @@ public final class DemoCommand implements Callable<Integer> {
 
                 MemoryFootprint f = span.footprint();
                 total = total == null ? f : total.plus(f);
-                out.printf("%n%s %s: %s -> %s (%.2fx smaller than bf16 %s)%n", name, x.shapeString(), "bf16",
-                        mib(f.totalBytes()), f.compressionRatio(), mib(f.bf16Bytes()));
+                out.printf("%n%s %s: bf16 %s -> quantized %s, %.2fx compression%n", name, x.shapeString(),
+                        mib(f.bf16Bytes()), mib(f.totalBytes()), f.compressionRatio());
                 out.printf("  bits/element %.4f = codes %.4f + scales %.4f + ids %.4f + centroids %.4f%s%n",
                         f.bitsPerElement(), f.bitsPerElement(f.codeBytes()), f.bitsPerElement(f.scaleBytes()),
                         f.bitsPerElement(f.idBytes()), f.bitsPerElement(f.centroidBytes()),
                         f.zeroBytes() > 0 ? String.format(" + zeros %.4f", f.bitsPerElement(f.zeroBytes())) : "");
                 out.printf("  rel-L2 error %.4f (k-means iterations %s); RTN INT2 G=%d baseline %.4f (%.1f bits/element)%n",
                         ConformanceRunner.relativeL2(deq, x), java.util.Arrays.toString(span.iterations()),
-                        config.groupSize(), ConformanceRunner.relativeL2(rtn, x), 2 + 16.0 / config.groupSize());
+                        config.groupSize(), ConformanceRunner.relativeL2(rtn, x), 2 + 8.0 / config.groupSize());
                 out.printf("  wall time: encode %.3f s, decode %.3f s%n", (t1 - t0) / 1e9, (t2 - t1) / 1e9);
                 out.flush();
             }
