@@ -86,7 +86,7 @@ public final class DemoCommand implements Callable<Integer> {
                         f.bitsPerElement(), f.bitsPerElement(f.codeBytes()), f.bitsPerElement(f.scaleBytes()),
                         f.bitsPerElement(f.idBytes()), f.bitsPerElement(f.centroidBytes()),
                         f.zeroBytes() > 0 ? String.format(" + zeros %.4f", f.bitsPerElement(f.zeroBytes())) : "");
-                out.printf("  rel-L2 error %.4f (k-means iterations %s); RTN INT2 G=%d baseline %.4f (%.1f bits/element)%n",
+                out.printf("  rel-L2 error %.4f (k-means iterations %s); RTN INT2 G=%d baseline %.4f (%.3f bits/element)%n",
                         ConformanceRunner.relativeL2(deq, x), java.util.Arrays.toString(span.iterations()),
                         config.groupSize(), ConformanceRunner.relativeL2(rtn, x), 2 + 8.0 / config.groupSize());
                 out.printf("  wall time: encode %.3f s, decode %.3f s%n", (t1 - t0) / 1e9, (t2 - t1) / 1e9);
