@@ -53,7 +53,7 @@ public interface QvgKernels {
                       byte[] zeros, int zeroOffset);
 
     /**
-     * Dequantization of head {@code bh} of a span (SPEC §8): per element, the dequantized residual in
+     * Dequantization of head {@code bh} of a span (SPEC §7): per element, the dequantized residual in
      * fp32, plus the centroid of stage 1, 2, … in that order in fp32, rounded once to bf16; writes
      * {@code tokens·dim} patterns at {@code outOffset}.
      */

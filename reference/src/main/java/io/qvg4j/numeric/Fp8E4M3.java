@@ -65,7 +65,7 @@ public final class Fp8E4M3 {
 
     /**
      * Rounds to the E4M3 grid with ties away from zero, as the fake-quant baselines' {@code floatExMy(e=4,
-     * m=3)} does (SPEC §9.2): clamp to ±448, exponent floor(log2|v|) clamped to [−6, 8], mantissa
+     * m=3)} does (SPEC §9.3): clamp to ±448, exponent floor(log2|v|) clamped to [−6, 8], mantissa
      * rounded half away on a 1/8 step. Zero stays (signed) zero.
      */
     public static float roundRna(float v) {

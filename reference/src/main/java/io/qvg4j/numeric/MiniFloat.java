@@ -7,7 +7,7 @@ final class MiniFloat {
     /**
      * {@code floatExMy}: v clamped to ±max, exponent e = clamp(floor(log2|v|), eLow, eHigh), mantissa
      * |v|/2^e split into integer part and a fraction rounded half away from zero on a 1/steps grid.
-     * Computed in double, where every step is exact, then narrowed to float (SPEC §9.2).
+     * Computed in double, where every step is exact, then narrowed to float (SPEC §9.3).
      */
     static float roundRna(float v, double max, int eLow, int eHigh, double steps) {
         double x = Math.max(-max, Math.min(max, (double) v));

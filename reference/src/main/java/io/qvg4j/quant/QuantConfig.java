@@ -96,7 +96,7 @@ public record QuantConfig(int bits, int groupSize, int stages, int centroids, bo
         return dim / groupSize;
     }
 
-    /** Throws unless a head dimension D works with this configuration (SPEC §3, inputs). */
+    /** Throws unless a head dimension D works with this configuration (SPEC §3.5). */
     public void requireCompatible(String tensor, int dim) {
         if (dim % groupSize != 0) {
             throw new InvalidInputException(tensor + ": group size G = " + groupSize

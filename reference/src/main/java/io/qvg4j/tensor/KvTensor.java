@@ -54,7 +54,7 @@ public record KvTensor(String name, int batch, int heads, int tokens, int dim, s
 
     /**
      * Throws unless every value is finite; the message names the first offending element by its
-     * [b,h,s,d] index (the quantizer's inputs must be finite: SPEC §3, inputs).
+     * [b,h,s,d] index (the quantizer's inputs must be finite: SPEC §3.5).
      */
     public void requireFinite() {
         for (int i = 0; i < bits.length; i++) {

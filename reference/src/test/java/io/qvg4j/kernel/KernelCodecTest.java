@@ -1,0 +1,139 @@
+package io.qvg4j.kernel;
+
+import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.numeric.Bf16;
+import io.qvg4j.quant.QuantConfig;
+import io.qvg4j.quant.QuantizedSpan;
+import io.qvg4j.quant.ScaleFormat;
+import io.qvg4j.tensor.InvalidInputException;
+import io.qvg4j.tensor.KvTensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The CPU pipeline: thread-count independence, stage structure and input validation. */
+class KernelCodecTest {
+
+    /** Clustered bf16 data with a per-channel offset, like a KV cache. */
+    static KvTensor clustered(long seed, int b, int h, int s, int d) {
+        Random r = new Random(seed);
+        float[] offset = new float[d];
+        for (int i = 0; i < d; i++) {
+            offset[i] = (float) (r.nextGaussian() * 3);
+        }
+        float[][] centres = new float[16][d];
+        for (float[] c : centres) {
+            for (int i = 0; i < d; i++) {
+                c[i] = (float) r.nextGaussian();
+            }
+        }
+        short[] bits = new short[b * h * s * d];
+        for (int row = 0; row < b * h * s; row++) {
+            float[] c = centres[r.nextInt(centres.length)];
+            for (int i = 0; i < d; i++) {
+                bits[row * d + i] = Bf16.fromFloat(offset[i] + c[i] + (float) (r.nextGaussian() * 0.3));
+            }
+        }
+        return new KvTensor("x", b, h, s, d, bits);
+    }
+
+    private static void assertSameSpan(QuantizedSpan a, QuantizedSpan b) {
+        for (int t = 0; t < a.config().stages(); t++) {
+            assertArrayEquals(a.clusterIds()[t], b.clusterIds()[t], "ids of stage " + t);
+            assertArrayEquals(a.centroids()[t], b.centroids()[t], "centroids of stage " + t);
+        }
+        assertArrayEquals(a.packed(), b.packed());
+        assertArrayEquals(a.scales(), b.scales());
+        assertArrayEquals(a.zeros(), b.zeros());
+        assertArrayEquals(a.iterations(), b.iterations());
+    }
+
+    @Test
+    void bytesDoNotDependOnTheThreadCount() {
+        KvTensor x = clustered(1, 2, 3, 2500, 32);
+        for (QuantConfig config : new QuantConfig[]{
+                QuantConfig.DEFAULT.withGroupSize(16).withCentroids(32),
+                new QuantConfig(4, 8, 3, 17, true, ScaleFormat.FP8_E4M3, 4, 1e-4f),
+                new QuantConfig(3, 32, 2, 5, false, ScaleFormat.BF16, 3, 1e-4f)}) {
+            int[][][] init = InitIndices.fromSeed(7, config.stages(), x.headCount(), config.centroids(), x.tokens());
+            QuantizedSpan one;
+            short[] deqOne;
+            try (KernelCodec c = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+                one = c.encode(x, config, init);
+                deqOne = c.decode(one).bits();
+            }
+            try (KernelCodec c = new KernelCodec(ScalarKernels.INSTANCE, 4)) {
+                QuantizedSpan four = c.encode(x, config, init);
+                assertSameSpan(one, four);
+                assertArrayEquals(deqOne, c.decode(four).bits(), config.toString());
+                assertArrayEquals(c.rtnBaseline(x, 3, 8).bits(), new KernelCodec(ScalarKernels.INSTANCE, 1).rtnBaseline(x, 3, 8).bits());
+            }
+        }
+    }
+
+    @Test
+    void downstreamPathReproducesTheFullPipelinesBytes() {
+        KvTensor x = clustered(2, 1, 2, 700, 16);
+        QuantConfig config = QuantConfig.DEFAULT.withGroupSize(8).withStages(2).withCentroids(12).withMaxIters(3);
+        try (KernelCodec c = new KernelCodec(ScalarKernels.INSTANCE, 2)) {
+            QuantizedSpan full = c.encode(x, config, InitIndices.fromSeed(3, 2, 2, 12, 700));
+            QuantizedSpan given = c.encodeWithClustering(x, config, full.clusterIds(), full.centroids());
+            assertArrayEquals(full.packed(), given.packed());
+            assertArrayEquals(full.scales(), given.scales());
+            assertArrayEquals(c.decode(full).bits(), c.decode(given).bits());
+            // The second stage clusters the first stage's residual, so it lowers the error.
+            double oneStage = error(c.decode(c.encode(x, config.withStages(1), InitIndices.fromSeed(3, 1, 2, 12, 700))), x);
+            assertTrue(error(c.decode(full), x) < oneStage, "PRQ stage 2 must reduce the error");
+        }
+    }
+
+    private static double error(KvTensor a, KvTensor x) {
+        double e = 0;
+        for (int i = 0; i < x.elementCount(); i++) {
+            double d = Bf16.toFloat(a.bits()[i]) - Bf16.toFloat(x.bits()[i]);
+            e += d * d;
+        }
+        return e;
+    }
+
+    @Test
+    void badInputIsRejectedWithWhereAndWhy() {
+        KvTensor x = clustered(3, 1, 2, 10, 16);
+        int[][][] init = InitIndices.fromSeed(1, 1, 2, 4, 10);
+        try (KernelCodec c = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+            QuantConfig cfg = QuantConfig.DEFAULT.withCentroids(4).withGroupSize(16);
+            String g = assertThrows(InvalidInputException.class, () -> c.encode(x, cfg.withGroupSize(6), init)).getMessage();
+            assertTrue(g.contains("G = 6") && g.contains("D = 16"), g);
+            short[] bad = x.bits().clone();
+            bad[1 * 10 * 16 + 3 * 16 + 5] = Bf16.fromFloat(Float.NaN);
+            KvTensor nan = new KvTensor("keys", 1, 2, 10, 16, bad);
+            String m = assertThrows(InvalidInputException.class, () -> c.encode(nan, cfg, init)).getMessage();
+            assertTrue(m.contains("keys") && m.contains("[0,1,3,5]") && m.contains("finite"), m);
+            String i = assertThrows(InvalidInputException.class,
+                    () -> c.encode(x, cfg, new int[][][]{{{0, 1, 2, 10}, {0, 1, 2, 3}}})).getMessage();
+            assertTrue(i.contains("[0][0][3] = 10"), i);
+            String b = assertThrows(InvalidInputException.class, () -> c.encode(
+                    new KvTensor("v", 1, 1, 4, 4, new short[16]), cfg.withBits(3).withGroupSize(4), InitIndices.fromSeed(1, 1, 1, 4, 4))).getMessage();
+            assertTrue(b.contains("whole bytes"), b);
+        }
+        assertThrows(InvalidInputException.class, () -> QuantConfig.DEFAULT.withCentroids(257));
+        assertThrows(InvalidInputException.class, () -> new KvTensor("e", 1, 1, 0, 4, new short[0]));
+        String big = assertThrows(InvalidInputException.class, () -> KvTensor.checkShape("huge", 1, 64, 1 << 20, 128)).getMessage();
+        assertTrue(big.contains("2^31-1"), big);
+    }
+
+    @Test
+    void kcLargerThanTheTokenCountIsAllowed() {
+        KvTensor x = clustered(4, 1, 1, 5, 8);
+        try (KernelCodec c = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+            QuantConfig cfg = QuantConfig.DEFAULT.withGroupSize(8).withCentroids(9);
+            QuantizedSpan span = c.encode(x, cfg, InitIndices.fromSeed(5, 1, 1, 9, 5));
+            assertEquals(5 * 8, c.decode(span).elementCount());
+        }
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test of qvg4j: the full build with the Vector API at the machine's widest vector, then the
+# property suite again with 128-bit vectors and once without the incubator module (the scalar fallback).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+java_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'; }
+for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64; do
+  if [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] && [ "$(java_major "$candidate" | cut -d. -f1)" -ge 25 ] 2>/dev/null; then
+    export JAVA_HOME="$candidate"; break
+  fi
+done
+if [ -z "${JAVA_HOME:-}" ] || [ "$(java_major "$JAVA_HOME" | cut -d. -f1)" -lt 25 ] 2>/dev/null; then
+  echo "test: no JDK 25 found: set JAVA_HOME to a JDK 25 or newer (e.g. Temurin 25 at /usr/lib/jvm/temurin-25-jdk-amd64)" >&2
+  exit 2
+fi
+export MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow ${MAVEN_OPTS:-}"
+echo "test: JDK $(java_major "$JAVA_HOME") at $JAVA_HOME"
+
+echo "== 1/3: all modules, default vector width"
+mvn -B verify
