@@ -10,8 +10,8 @@ final class Widths {
     private Widths() {}
 
     static List<QvgKernels> all() {
-        return List.of(new SimdKernels(FloatVector.SPECIES_128), new SimdKernels(FloatVector.SPECIES_256),
-                new SimdKernels(FloatVector.SPECIES_512));
+        return List.of(SimdKernels.of(FloatVector.SPECIES_128), SimdKernels.of(FloatVector.SPECIES_256),
+                SimdKernels.of(FloatVector.SPECIES_512));
     }
 
     static boolean vectorModulePresent() {
