@@ -1,7 +1,6 @@
 package io.qvg4j.cache;
 
 import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
 import io.qvg4j.kmeans.InitIndices;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.MemoryFootprint;
@@ -309,18 +308,21 @@ public final class QuantizedKVCache {
 
     private final class View implements TokenSource {
         private final Frame[] live;
+        /** Per span tensor: its row decoder (direct read) or its whole decoded bf16 array (decode first). */
+        private final java.util.Map<QuantizedSpan, SpanRowDecoder> decoders = new java.util.IdentityHashMap<>();
         private final java.util.Map<QuantizedSpan, short[]> decoded;
-        private final int[] codes = new int[dim];
-        private final short[] row = new short[dim];
 
         View(List<Frame> live, boolean decodeFirst) {
             this.live = live.toArray(new Frame[0]);
             this.decoded = decodeFirst ? new java.util.IdentityHashMap<>() : null;
-            if (decodeFirst) {
-                for (Frame f : this.live) {
-                    if (f.span != null && !decoded.containsKey(f.span.keys())) {
-                        decoded.put(f.span.keys(), codec.decode(f.span.keys()).bits());
-                        decoded.put(f.span.values(), codec.decode(f.span.values()).bits());
+            for (Frame f : this.live) {
+                if (f.span != null && !decoders.containsKey(f.span.keys()) && (decoded == null || !decoded.containsKey(f.span.keys()))) {
+                    for (QuantizedSpan s : new QuantizedSpan[]{f.span.keys(), f.span.values()}) {
+                        if (decodeFirst) {
+                            decoded.put(s, codec.decode(s).bits());
+                        } else {
+                            decoders.put(s, new SpanRowDecoder(s));
+                        }
                     }
                 }
             }
@@ -341,42 +343,40 @@ public final class QuantizedKVCache {
             return live.length * frameTokens;
         }
 
-        /** Token t of head h as bf16 patterns: a slice of a stored array, or the scratch row. */
-        private short[] row(boolean values, int h, int t, int[] offset) {
+        /** Token t of head h into {@code out[offset + d·stride]}. */
+        private void row(boolean values, int h, int t, float[] out, int offset, int stride) {
             Frame f = live[t / frameTokens];
             int r = t % frameTokens;
+            short[] src;
+            int at;
             if (f.span == null) {
-                offset[0] = (h * frameTokens + r) * dim;
-                return values ? f.values : f.keys;
+                src = values ? f.values : f.keys;
+                at = (h * frameTokens + r) * dim;
+            } else {
+                QuantizedSpan s = values ? f.span.values() : f.span.keys();
+                if (decoded == null) {
+                    decoders.get(s).row(h, f.spanRow + r, out, offset, stride);
+                    return;
+                }
+                src = decoded.get(s);
+                at = (h * s.tokens() + f.spanRow + r) * dim;
             }
-            QuantizedSpan s = values ? f.span.values() : f.span.keys();
-            int spanRow = f.spanRow + r;
-            if (decoded != null) {
-                offset[0] = (h * s.tokens() + spanRow) * dim;
-                return decoded.get(s);
+            for (int d = 0; d < dim; d++) {
+                out[offset + d * stride] = Bf16.toFloat(src[at + d]);
             }
-            ScalarKernels.dequantizeRow(s, h, spanRow, codes, row, 0);
-            offset[0] = 0;
-            return row;
         }
 
         @Override
         public void keys(int head, int from, int n, float[] out, int ld) {
-            int[] offset = new int[1];
             for (int i = 0; i < n; i++) {
-                short[] src = row(false, head, from + i, offset);
-                for (int d = 0; d < dim; d++) {
-                    out[d * ld + i] = Bf16.toFloat(src[offset[0] + d]);
-                }
+                row(false, head, from + i, out, i, ld);
             }
         }
 
         @Override
         public void values(int head, int from, int n, float[] out) {
-            int[] offset = new int[1];
             for (int i = 0; i < n; i++) {
-                short[] src = row(true, head, from + i, offset);
-                Bf16.toFloats(src, offset[0], out, i * dim, dim);
+                row(true, head, from + i, out, i * dim, 1);
             }
         }
     }

@@ -107,34 +107,26 @@ public final class ScalarKernels implements QvgKernels {
 
     @Override
     public void dequantizeHead(QuantizedSpan span, int bh, short[] out, int outOffset) {
-        int[] codes = new int[span.dim()];
-        for (int n = 0; n < span.tokens(); n++) {
-            dequantizeRow(span, bh, n, codes, out, outOffset + n * span.dim());
-        }
-    }
-
-    /**
-     * Dequantization of token n of head bh (SPEC §8), the row {@link #dequantizeHead} writes: per
-     * element the dequantized residual in fp32, plus the centroid of stage 1, 2, … in fp32, rounded once
-     * to bf16; {@code dim} patterns at {@code outOffset}. {@code codes} is scratch of at least dim ints.
-     */
-    public static void dequantizeRow(QuantizedSpan span, int bh, int n, int[] codes, short[] out, int outOffset) {
         QuantConfig config = span.config();
         int dim = span.dim();
+        int tokens = span.tokens();
         int g = config.groupSize();
         int blocks = config.blocksPerRow(dim);
-        int row = bh * span.tokens() + n;
-        BitPacking.unpack(span.packed(), row * config.packedBytesPerRow(dim), dim, config.bits(), codes, 0);
-        for (int j = 0; j < blocks; j++) {
-            int block = row * blocks + j;
-            float scale = span.scale(block);
-            float zero = config.asymmetric() ? span.zero(block) : 0f;
-            for (int i = j * g; i < (j + 1) * g; i++) {
-                float acc = BlockQuantizer.dequantizeCode(codes[i], scale, zero, config);
-                for (int t = 0; t < config.stages(); t++) {
-                    acc += span.centroid(t, bh, span.clusterId(t, row), i);
+        int[] codes = new int[dim];
+        for (int n = 0; n < tokens; n++) {
+            int row = bh * tokens + n;
+            BitPacking.unpack(span.packed(), row * config.packedBytesPerRow(dim), dim, config.bits(), codes, 0);
+            for (int j = 0; j < blocks; j++) {
+                int block = row * blocks + j;
+                float scale = span.scale(block);
+                float zero = config.asymmetric() ? span.zero(block) : 0f;
+                for (int i = j * g; i < (j + 1) * g; i++) {
+                    float acc = BlockQuantizer.dequantizeCode(codes[i], scale, zero, config);
+                    for (int t = 0; t < config.stages(); t++) {
+                        acc += span.centroid(t, bh, span.clusterId(t, row), i);
+                    }
+                    out[outOffset + n * dim + i] = Bf16.fromFloat(acc);
                 }
-                out[outOffset + i] = Bf16.fromFloat(acc);
             }
         }
     }
