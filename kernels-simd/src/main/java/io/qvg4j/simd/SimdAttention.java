@@ -11,49 +11,42 @@ import jdk.incubator.vector.VectorSpecies;
  * in order. Lane-wise fma is the IEEE fused multiply-add, so any width gives the scalar result; the
  * tails use {@link Math#fma} with the same operands.
  *
- * <p>The Vector API compiles to machine vectors only where the species is a constant, so each method
- * dispatches on the width to a call with a {@code static final} species, which C2 inlines.
+ * <p>The Vector API compiles to machine vectors only where C2 sees the species as a constant. Each width
+ * is therefore its own final subclass whose {@link #species()} returns a {@code static final} species;
+ * where one width is in use (the normal case) the call is inlined and folds to that constant.
  */
-public final class SimdAttention implements AttentionKernels {
+public abstract sealed class SimdAttention implements AttentionKernels
+        permits SimdAttention.W64, SimdAttention.W128, SimdAttention.W256, SimdAttention.W512 {
 
-    private static final VectorSpecies<Float> S64 = FloatVector.SPECIES_64;
-    private static final VectorSpecies<Float> S128 = FloatVector.SPECIES_128;
-    private static final VectorSpecies<Float> S256 = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Float> S512 = FloatVector.SPECIES_512;
+    SimdAttention() {}
 
-    private final VectorSpecies<Float> species;
+    /** The species every loop runs on. */
+    abstract VectorSpecies<Float> species();
 
     /** Kernels of one width: 64, 128, 256 or 512 bits (wider than the machine's is emulated, slowly but exactly). */
-    public SimdAttention(VectorSpecies<Float> species) {
-        if (species.vectorBitSize() != 64 && species.vectorBitSize() != 128 && species.vectorBitSize() != 256
-                && species.vectorBitSize() != 512) {
-            throw new IllegalArgumentException("species " + species + ": use 64, 128, 256 or 512 bits");
-        }
-        this.species = species;
+    public static SimdAttention of(VectorSpecies<Float> species) {
+        return switch (species.vectorBitSize()) {
+            case 64 -> new W64();
+            case 128 -> new W128();
+            case 256 -> new W256();
+            case 512 -> new W512();
+            default -> throw new IllegalArgumentException("species " + species + ": use 64, 128, 256 or 512 bits");
+        };
     }
 
     /** The machine's preferred width. */
     public static SimdAttention create() {
-        return new SimdAttention(FloatVector.SPECIES_PREFERRED);
+        return of(FloatVector.SPECIES_PREFERRED);
     }
 
     @Override
     public String name() {
-        return "simd-" + species.vectorBitSize();
+        return "simd-" + species().vectorBitSize();
     }
 
     @Override
-    public void scores(float[] q, int qOffset, float[] kT, int ld, int n, int dim, float scale, float[] scores, int sOffset) {
-        switch (species.vectorBitSize()) {
-            case 64 -> scores(S64, q, qOffset, kT, ld, n, dim, scale, scores, sOffset);
-            case 128 -> scores(S128, q, qOffset, kT, ld, n, dim, scale, scores, sOffset);
-            case 256 -> scores(S256, q, qOffset, kT, ld, n, dim, scale, scores, sOffset);
-            default -> scores(S512, q, qOffset, kT, ld, n, dim, scale, scores, sOffset);
-        }
-    }
-
-    private static void scores(VectorSpecies<Float> species, float[] q, int qOffset, float[] kT, int ld, int n, int dim,
-                               float scale, float[] scores, int sOffset) {
+    public final void scores(float[] q, int qOffset, float[] kT, int ld, int n, int dim, float scale, float[] scores, int sOffset) {
+        VectorSpecies<Float> species = species();
         int lanes = species.length();
         int i = 0;
         // Four independent chains hide the fma latency; each lane still sums its own key in d order.
@@ -89,17 +82,8 @@ public final class SimdAttention implements AttentionKernels {
     }
 
     @Override
-    public void accumulate(float[] p, int pOffset, float[] v, int n, int dim, float[] acc, int accOffset) {
-        switch (species.vectorBitSize()) {
-            case 64 -> accumulate(S64, p, pOffset, v, n, dim, acc, accOffset);
-            case 128 -> accumulate(S128, p, pOffset, v, n, dim, acc, accOffset);
-            case 256 -> accumulate(S256, p, pOffset, v, n, dim, acc, accOffset);
-            default -> accumulate(S512, p, pOffset, v, n, dim, acc, accOffset);
-        }
-    }
-
-    private static void accumulate(VectorSpecies<Float> species, float[] p, int pOffset, float[] v, int n, int dim,
-                                   float[] acc, int accOffset) {
+    public final void accumulate(float[] p, int pOffset, float[] v, int n, int dim, float[] acc, int accOffset) {
+        VectorSpecies<Float> species = species();
         int lanes = species.length();
         int d = 0;
         for (; d <= dim - 4 * lanes; d += 4 * lanes) {
@@ -133,6 +117,42 @@ public final class SimdAttention implements AttentionKernels {
                 a = Math.fma(p[pOffset + i], v[i * dim + d], a);
             }
             acc[accOffset + d] = a;
+        }
+    }
+
+    static final class W64 extends SimdAttention {
+        private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_64;
+
+        @Override
+        VectorSpecies<Float> species() {
+            return SPECIES;
+        }
+    }
+
+    static final class W128 extends SimdAttention {
+        private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_128;
+
+        @Override
+        VectorSpecies<Float> species() {
+            return SPECIES;
+        }
+    }
+
+    static final class W256 extends SimdAttention {
+        private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_256;
+
+        @Override
+        VectorSpecies<Float> species() {
+            return SPECIES;
+        }
+    }
+
+    static final class W512 extends SimdAttention {
+        private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
+
+        @Override
+        VectorSpecies<Float> species() {
+            return SPECIES;
         }
     }
 }

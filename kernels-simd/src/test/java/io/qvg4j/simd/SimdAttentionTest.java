@@ -30,7 +30,7 @@ class SimdAttentionTest {
         long seed = 20261129L;
         SplittableRandom rnd = new SplittableRandom(seed);
         for (VectorSpecies<Float> s : SPECIES) {
-            SimdAttention simd = new SimdAttention(s);
+            SimdAttention simd = SimdAttention.of(s);
             for (int n : SIZES) {
                 for (int dim : SIZES) {
                     int ld = n + 3;
@@ -69,7 +69,7 @@ class SimdAttentionTest {
                 float[] q = values(rnd, heads * queries * dim);
                 float[] expected = new CacheAttention(ScalarAttention.INSTANCE).attend(cache.view(), q, queries);
                 for (VectorSpecies<Float> s : SPECIES) {
-                    float[] actual = new CacheAttention(new SimdAttention(s)).attend(cache.view(), q, queries);
+                    float[] actual = new CacheAttention(SimdAttention.of(s)).attend(cache.view(), q, queries);
                     assertBits(expected, actual, "attention " + s + " seed " + seed);
                 }
             }
