@@ -156,7 +156,7 @@ public final class CacheDemoCommand implements Callable<Integer> {
                     Math.sqrt(num / den), maxErr, maxBound, ratio);
             out.printf("%nspeed: ingest %.0f tokens/s (%d tokens, quantization included, %.3f s)%n",
                     (double) frames * frameTokens / (ingest / 1e9), (long) frames * frameTokens, ingest / 1e9);
-            out.printf("  attention over the quantized cache %.3f s = %.0f cached tokens/s (x %d queries x %d heads); "
+            out.printf("  attention over this cache %.3f s = %.0f cached tokens/s (x %d queries x %d heads); "
                             + "over the bf16 cache %.3f s = %.0f tokens/s (single runs, JIT not warmed: see the JMH benchmark)%n",
                     (a1 - a0) / 1e9, keys / ((a1 - a0) / 1e9), q, heads, (a2 - a1) / 1e9, keys / ((a2 - a1) / 1e9));
             out.flush();
