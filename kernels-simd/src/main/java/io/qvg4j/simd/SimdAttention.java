@@ -1,7 +1,11 @@
 package io.qvg4j.simd;
 
 import io.qvg4j.cache.AttentionKernels;
+import io.qvg4j.numeric.Bf16;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -22,6 +26,9 @@ public abstract sealed class SimdAttention implements AttentionKernels
 
     /** The species every loop runs on. */
     abstract VectorSpecies<Float> species();
+
+    /** The int species of the same shape (same lane count), for the dequantization's integer steps. */
+    abstract VectorSpecies<Integer> intSpecies();
 
     /** Kernels of one width: 64, 128, 256 or 512 bits (wider than the machine's is emulated, slowly but exactly). */
     public static SimdAttention of(VectorSpecies<Float> species) {
@@ -120,39 +127,101 @@ public abstract sealed class SimdAttention implements AttentionKernels
         }
     }
 
+    /**
+     * One channel per lane: the code to float (exact), times the scale, plus the zero point (separate
+     * IEEE operations, as the scalar expression), plus each stage's centroid in order, then bf16
+     * rounding by integer operations exactly as {@link Bf16#fromFloat} (ties to even; NaN quietened).
+     */
+    @Override
+    public final void dequantize(int[] codes, int from, int g, float scale, float zero, int m, boolean asymmetric,
+                                 float[][] centroids, int[] base, int stages, float[] out, int outOffset) {
+        VectorSpecies<Float> species = species();
+        VectorSpecies<Integer> ints = intSpecies();
+        int lanes = species.length();
+        int i = from;
+        for (; i <= from + g - lanes; i += lanes) {
+            IntVector c = IntVector.fromArray(ints, codes, i);
+            FloatVector acc;
+            if (asymmetric) {
+                acc = ((FloatVector) c.convert(VectorOperators.I2F, 0)).mul(scale).add(zero);
+            } else {
+                acc = ((FloatVector) c.sub(m).convert(VectorOperators.I2F, 0)).mul(scale);
+            }
+            for (int t = 0; t < stages; t++) {
+                acc = acc.add(FloatVector.fromArray(species, centroids[t], base[t] + i));
+            }
+            IntVector bits = (IntVector) acc.reinterpretAsInts();
+            IntVector rounded = bits.add(0x7FFF).add(bits.lanewise(VectorOperators.LSHR, 16).and(1)).and(0xFFFF0000);
+            VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
+            IntVector quiet = bits.lanewise(VectorOperators.LSHR, 16).or(0x0040).lanewise(VectorOperators.LSHL, 16);
+            rounded.blend(quiet, nan).reinterpretAsFloats().intoArray(out, outOffset + i - from);
+        }
+        for (; i < from + g; i++) {
+            float acc = asymmetric ? codes[i] * scale + zero : (codes[i] - m) * scale;
+            for (int t = 0; t < stages; t++) {
+                acc += centroids[t][base[t] + i];
+            }
+            out[outOffset + i - from] = Bf16.round(acc);
+        }
+    }
+
     static final class W64 extends SimdAttention {
         private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_64;
+        private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_64;
 
         @Override
         VectorSpecies<Float> species() {
             return SPECIES;
+        }
+
+        @Override
+        VectorSpecies<Integer> intSpecies() {
+            return INTS;
         }
     }
 
     static final class W128 extends SimdAttention {
         private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_128;
+        private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_128;
 
         @Override
         VectorSpecies<Float> species() {
             return SPECIES;
+        }
+
+        @Override
+        VectorSpecies<Integer> intSpecies() {
+            return INTS;
         }
     }
 
     static final class W256 extends SimdAttention {
         private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_256;
+        private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_256;
 
         @Override
         VectorSpecies<Float> species() {
             return SPECIES;
         }
+
+        @Override
+        VectorSpecies<Integer> intSpecies() {
+            return INTS;
+        }
     }
 
     static final class W512 extends SimdAttention {
         private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
+        private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_512;
 
         @Override
         VectorSpecies<Float> species() {
             return SPECIES;
+        }
+
+        @Override
+        VectorSpecies<Integer> intSpecies() {
+            return INTS;
         }
     }
 }

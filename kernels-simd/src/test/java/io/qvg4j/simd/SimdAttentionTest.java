@@ -69,8 +69,51 @@ class SimdAttentionTest {
                 float[] q = values(rnd, heads * queries * dim);
                 float[] expected = new CacheAttention(ScalarAttention.INSTANCE).attend(cache.view(), q, queries);
                 for (VectorSpecies<Float> s : SPECIES) {
-                    float[] actual = new CacheAttention(SimdAttention.of(s)).attend(cache.view(), q, queries);
+                    SimdAttention simd = SimdAttention.of(s);
+                    float[] actual = new CacheAttention(simd).attend(cache.view(simd), q, queries);
                     assertBits(expected, actual, "attention " + s + " seed " + seed);
+                }
+            }
+        }
+    }
+
+    /** Per-block dequantization, including ties, overflow to infinity and NaN centroids. */
+    @Test
+    void dequantizationMatchesScalar() {
+        long seed = 77;
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] groups = {1, 5, 8, 16, 17, 32, 64, 128};
+        for (VectorSpecies<Float> s : SPECIES) {
+            SimdAttention simd = SimdAttention.of(s);
+            for (int g : groups) {
+                for (int bits : new int[]{2, 3, 4, 8}) {
+                    for (int stages = 1; stages <= 3; stages++) {
+                        int from = rnd.nextInt(4);
+                        int[] codes = new int[from + g];
+                        for (int i = 0; i < codes.length; i++) {
+                            codes[i] = rnd.nextInt(1 << bits);
+                        }
+                        float[][] centroids = new float[stages][];
+                        int[] base = new int[stages];
+                        for (int t = 0; t < stages; t++) {
+                            centroids[t] = new float[from + g + 7];
+                            base[t] = rnd.nextInt(7);
+                            for (int i = 0; i < centroids[t].length; i++) {
+                                int pick = rnd.nextInt(40);
+                                centroids[t][i] = pick == 0 ? Float.NaN : pick == 1 ? 3.3e38f : pick == 2 ? -3.3e38f
+                                        : Bf16.round((float) (rnd.nextGaussian() * Math.pow(2, rnd.nextInt(-8, 8))));
+                            }
+                        }
+                        float scale = io.qvg4j.numeric.Fp8E4M3.decode((byte) rnd.nextInt(0x7F));
+                        float zero = Bf16.round((float) rnd.nextGaussian());
+                        boolean asym = rnd.nextBoolean();
+                        int m = (1 << (bits - 1)) - 1;
+                        float[] a = new float[g + 3];
+                        float[] b = new float[g + 3];
+                        ScalarAttention.INSTANCE.dequantize(codes, from, g, scale, zero, m, asym, centroids, base, stages, a, 2);
+                        simd.dequantize(codes, from, g, scale, zero, m, asym, centroids, base, stages, b, 2);
+                        assertBits(a, b, "dequantize " + s + " g=" + g + " bits=" + bits + " T=" + stages + " seed " + seed);
+                    }
                 }
             }
         }

@@ -22,4 +22,15 @@ public interface AttentionKernels {
      * that order, {@code acc[accOffset + d] = fma(p[pOffset + i], v[i·dim + d], acc[accOffset + d])}.
      */
     void accumulate(float[] p, int pOffset, float[] v, int n, int dim, float[] acc, int accOffset);
+
+    /**
+     * Dequantization of channels [from, from+g) of one token row (SPEC §8), given its unpacked codes, the
+     * block's scale (and zero point) and, per stage t, the offset {@code base[t]} of the token's centroid
+     * in the widened table {@code centroids[t]}: for each channel i,
+     * {@code acc = (codes[i] − m)·scale} (the subtraction in integers) or, when asymmetric,
+     * {@code acc = codes[i]·scale + zero} (no fused multiply-add); then {@code acc = acc + centroids[t][base[t] + i]}
+     * for t = 0, 1, …, stages−1 in order; {@code out[outOffset + i − from]} = acc rounded to bf16 (SPEC §2.1).
+     */
+    void dequantize(int[] codes, int from, int g, float scale, float zero, int m, boolean asymmetric,
+                    float[][] centroids, int[] base, int stages, float[] out, int outOffset);
 }

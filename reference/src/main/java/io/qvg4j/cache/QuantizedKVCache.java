@@ -274,7 +274,12 @@ public final class QuantizedKVCache {
 
     /** The live tokens as attention reads them: bf16 frames as stored, quantized frames dequantized row by row from their codes. */
     public TokenSource view() {
-        return new View(liveFrames(), false);
+        return view(ScalarAttention.INSTANCE);
+    }
+
+    /** As {@link #view()}, the rows dequantized with the given kernels' {@link AttentionKernels#dequantize} (same bits, other speed). */
+    public TokenSource view(AttentionKernels kernels) {
+        return new View(liveFrames(), false, kernels);
     }
 
     /**
@@ -282,7 +287,7 @@ public final class QuantizedKVCache {
      * read as bf16: the official read path, and the reference the direct read must match bit for bit.
      */
     public TokenSource decodedView() {
-        return new View(liveFrames(), true);
+        return new View(liveFrames(), true, ScalarAttention.INSTANCE);
     }
 
     /** All live tokens of K or V as a dense {@code [1, H, tokens, D]} tensor (bf16 frames as stored, spans decoded). */
@@ -311,8 +316,9 @@ public final class QuantizedKVCache {
         /** Per span tensor: its row decoder (direct read) or its whole decoded bf16 array (decode first). */
         private final java.util.Map<QuantizedSpan, SpanRowDecoder> decoders = new java.util.IdentityHashMap<>();
         private final java.util.Map<QuantizedSpan, short[]> decoded;
+        private final float[] scratch = new float[dim];
 
-        View(List<Frame> live, boolean decodeFirst) {
+        View(List<Frame> live, boolean decodeFirst, AttentionKernels kernels) {
             this.live = live.toArray(new Frame[0]);
             this.decoded = decodeFirst ? new java.util.IdentityHashMap<>() : null;
             for (Frame f : this.live) {
@@ -321,7 +327,7 @@ public final class QuantizedKVCache {
                         if (decodeFirst) {
                             decoded.put(s, codec.decode(s).bits());
                         } else {
-                            decoders.put(s, new SpanRowDecoder(s));
+                            decoders.put(s, new SpanRowDecoder(s, kernels));
                         }
                     }
                 }
@@ -355,7 +361,14 @@ public final class QuantizedKVCache {
             } else {
                 QuantizedSpan s = values ? f.span.values() : f.span.keys();
                 if (decoded == null) {
-                    decoders.get(s).row(h, f.spanRow + r, out, offset, stride);
+                    if (stride == 1) {
+                        decoders.get(s).row(h, f.spanRow + r, out, offset);
+                    } else {
+                        decoders.get(s).row(h, f.spanRow + r, scratch, 0);
+                        for (int d = 0; d < dim; d++) {
+                            out[offset + d * stride] = scratch[d];
+                        }
+                    }
                     return;
                 }
                 src = decoded.get(s);

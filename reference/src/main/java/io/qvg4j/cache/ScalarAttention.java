@@ -1,5 +1,7 @@
 package io.qvg4j.cache;
 
+import io.qvg4j.numeric.Bf16;
+
 /** The reference {@link AttentionKernels}: the loops exactly as the interface states them. */
 public final class ScalarAttention implements AttentionKernels {
 
@@ -30,6 +32,18 @@ public final class ScalarAttention implements AttentionKernels {
             for (int d = 0; d < dim; d++) {
                 acc[accOffset + d] = Math.fma(w, v[i * dim + d], acc[accOffset + d]);
             }
+        }
+    }
+
+    @Override
+    public void dequantize(int[] codes, int from, int g, float scale, float zero, int m, boolean asymmetric,
+                           float[][] centroids, int[] base, int stages, float[] out, int outOffset) {
+        for (int i = from; i < from + g; i++) {
+            float acc = asymmetric ? codes[i] * scale + zero : (codes[i] - m) * scale;
+            for (int t = 0; t < stages; t++) {
+                acc += centroids[t][base[t] + i];
+            }
+            out[outOffset + i - from] = Bf16.round(acc);
         }
     }
 }

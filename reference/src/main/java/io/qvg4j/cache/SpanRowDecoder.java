@@ -10,24 +10,30 @@ import io.qvg4j.quant.QuantizedSpan;
  * into floats: the arithmetic of SPEC §8 as {@code ScalarKernels.dequantizeHead} does it (the residual
  * {@code (code − m)·s} or {@code code·s + z} in fp32, plus the centroid of stage 1, 2, … in order, one
  * rounding to bf16), so every row has that method's bits. Only the centroid tables are widened to
- * floats, once, on first use; no row is kept. One decoder serves one thread.
+ * floats, once, on first use; no row is kept. The per-block arithmetic is
+ * {@link AttentionKernels#dequantize}, so a vector implementation can run it. One decoder serves one
+ * thread.
  */
 final class SpanRowDecoder {
     private final QuantizedSpan span;
     private final QuantConfig config;
     private final int dim;
+    private final AttentionKernels kernels;
     private final int[] codes;
+    private final int[] base;
     private float[][] centroids;
 
-    SpanRowDecoder(QuantizedSpan span) {
+    SpanRowDecoder(QuantizedSpan span, AttentionKernels kernels) {
         this.span = span;
+        this.kernels = kernels;
         this.config = span.config();
         this.dim = span.dim();
         this.codes = new int[dim];
+        this.base = new int[config.stages()];
     }
 
-    /** Row n of head bh: channel d at {@code out[offset + d·stride]}. */
-    void row(int bh, int n, float[] out, int offset, int stride) {
+    /** Row n of head bh: channel d at {@code out[offset + d]}. */
+    void row(int bh, int n, float[] out, int offset) {
         if (centroids == null) {
             centroids = new float[config.stages()][];
             for (int t = 0; t < config.stages(); t++) {
@@ -43,21 +49,13 @@ final class SpanRowDecoder {
         boolean asymmetric = config.asymmetric();
         int row = bh * span.tokens() + n;
         BitPacking.unpack(span.packed(), row * config.packedBytesPerRow(dim), dim, config.bits(), codes, 0);
-        int[] base = new int[stages];
         for (int t = 0; t < stages; t++) {
             base[t] = (bh * config.centroids() + span.clusterId(t, row)) * dim;
         }
         for (int j = 0; j < blocks; j++) {
             int block = row * blocks + j;
-            float scale = span.scale(block);
-            float zero = asymmetric ? span.zero(block) : 0f;
-            for (int i = j * g; i < (j + 1) * g; i++) {
-                float acc = asymmetric ? codes[i] * scale + zero : (codes[i] - m) * scale;
-                for (int t = 0; t < stages; t++) {
-                    acc += centroids[t][base[t] + i];
-                }
-                out[offset + i * stride] = Bf16.round(acc);
-            }
+            kernels.dequantize(codes, j * g, g, span.scale(block), asymmetric ? span.zero(block) : 0f, m, asymmetric,
+                    centroids, base, stages, out, offset + j * g);
         }
     }
 }

@@ -33,13 +33,13 @@ class SpanRowDecoderTest {
                 QuantizedSpan span = codec.encode(x, config,
                         InitIndices.fromSeed(seed, config.stages(), heads, config.centroids(), tokens));
                 short[] expected = codec.decode(span).bits();
-                SpanRowDecoder decoder = new SpanRowDecoder(span);
-                float[] row = new float[2 * dim];
+                SpanRowDecoder decoder = new SpanRowDecoder(span, ScalarAttention.INSTANCE);
+                float[] row = new float[dim + 1];
                 for (int h = 0; h < heads; h++) {
                     for (int n = 0; n < tokens; n++) {
-                        decoder.row(h, n, row, 1, 2);
+                        decoder.row(h, n, row, 1);
                         for (int d = 0; d < dim; d++) {
-                            assertEquals(expected[(h * tokens + n) * dim + d], Bf16.fromFloat(row[1 + 2 * d]),
+                            assertEquals(expected[(h * tokens + n) * dim + d], Bf16.fromFloat(row[1 + d]),
                                     config + " seed " + seed + " head " + h + " token " + n + " channel " + d);
                         }
                     }
