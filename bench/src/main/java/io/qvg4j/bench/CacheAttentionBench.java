@@ -56,6 +56,7 @@ public class CacheAttentionBench {
     static final int HEADS = 4, DIM = 128, FRAME = 880;
 
     private CacheAttention attention;
+    private QuantizedKVCache kv;
     private TokenSource source;
     private float[] q;
 
@@ -71,7 +72,7 @@ public class CacheAttentionBench {
             if (c.spans().size() != (cache.equals("bf16") ? 0 : frames / 8)) {
                 throw new IllegalStateException("unexpected cache state: " + c.spans().size() + " spans");
             }
-            source = c.view();
+            kv = c;
         }
         q = new float[HEADS * queries * DIM];
         for (int i = 0; i < q.length; i++) {
@@ -79,8 +80,9 @@ public class CacheAttentionBench {
         }
         AttentionKernels k = kernels.equals("simd") ? SimdAttention.create() : ScalarAttention.INSTANCE;
         attention = new CacheAttention(k);
+        source = kv.view(k);
         // A broken kernel must not report a fast time: the kernels agree bit for bit.
-        float[] a = new CacheAttention(ScalarAttention.INSTANCE).attend(source, q, queries);
+        float[] a = new CacheAttention(ScalarAttention.INSTANCE).attend(kv.view(), q, queries);
         float[] b = attention.attend(source, q, queries);
         if (!java.util.Arrays.equals(a, b)) {
             throw new IllegalStateException(k.name() + " differs from the scalar attention");

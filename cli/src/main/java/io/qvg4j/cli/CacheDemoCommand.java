@@ -134,11 +134,11 @@ public final class CacheDemoCommand implements Callable<Integer> {
             int q = Math.min(queries, cache.view().tokens());
             float[] qs = newestKeys(exact.view(), q);
             CacheAttention attn = new CacheAttention(kernels);
-            TokenSource view = cache.view();
+            TokenSource view = cache.view(kernels);
             long a0 = System.nanoTime();
             float[] approx = attn.attend(view, qs, q);
             long a1 = System.nanoTime();
-            float[] full = attn.attend(exact.view(), qs, q);
+            float[] full = attn.attend(exact.view(kernels), qs, q);
             long a2 = System.nanoTime();
             double[] bound = AttentionErrorBound.of(exact.view(), cache.view(), qs, q);
             double maxErr = 0, maxBound = 0, ratio = 0, num = 0, den = 0;
