@@ -92,6 +92,9 @@ public final class Npy {
                 }
                 try (InputStream in = zip.getInputStream(e)) {
                     out.put(key, read(in, file + ":" + e.getName(), e.getSize()));
+                } catch (java.util.zip.ZipException | java.io.EOFException ex) {
+                    // A member whose compressed stream is cut short or corrupt: bad input, not an I/O failure.
+                    throw new InvalidInputException(file + ":" + e.getName() + ": corrupt archive member (" + ex.getMessage() + ")");
                 }
             }
         } catch (java.util.zip.ZipException | IllegalArgumentException e) {
