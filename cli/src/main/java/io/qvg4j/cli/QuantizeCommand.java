@@ -53,25 +53,31 @@ public final class QuantizeCommand implements Callable<Integer> {
         QuantConfig config = options.config();
         int threads = options.threads();
         PrintWriter out = spec.commandLine().getOut();
+        TensorFiles.Loaded loaded;
+        QuantizedSpan span;
+        String implName;
+        // The bar is closed before the summary is printed, so the two never interleave on a terminal.
         try (Progress progress = Progress.start("quantize", 3);
              QvgCodec codec = Codecs.open(options.impl, threads, options.device)) {
+            implName = codec.name();
             progress.begin("reading " + input.getFileName());
-            TensorFiles.Loaded loaded = TensorFiles.load(input, tensor);
+            loaded = TensorFiles.load(input, tensor);
             KvTensor x = loaded.tensor();
             progress.step("k-means and block quantizer");
             int[][][] init = InitIndices.fromSeed(options.seed, config.stages(), x.headCount(), config.centroids(), x.tokens());
-            QuantizedSpan span = codec.encode(x, config, init);
+            span = codec.encode(x, config, init);
             progress.step("writing " + output.getFileName());
             Qkv.write(output, new Qkv.Contents(span, options.seed, init));
             progress.step("done");
-            out.printf("read %s '%s' %s %s%s%n", input, x.name(), x.shapeString(), loaded.sourceDtype(),
-                    loaded.conversion().isEmpty() ? "" : "; " + loaded.conversion());
-            out.printf("quantized with %s (impl %s, seed %d), k-means iterations per stage %s%n", config, codec.name(),
-                    options.seed, java.util.Arrays.toString(span.iterations()));
-            MemoryFootprint f = span.footprint();
-            out.printf("wrote %s: %d bytes (payload %d bytes, %.4f bits/element, %.3fx smaller than bf16)%n", output,
-                    Files.size(output), f.totalBytes(), f.bitsPerElement(), f.compressionRatio());
         }
+        KvTensor x = loaded.tensor();
+        out.printf("read %s '%s' %s %s%s%n", input, x.name(), x.shapeString(), loaded.sourceDtype(),
+                loaded.conversion().isEmpty() ? "" : "; " + loaded.conversion());
+        out.printf("quantized with %s (impl %s, seed %d), k-means iterations per stage %s%n", config, implName,
+                options.seed, java.util.Arrays.toString(span.iterations()));
+        MemoryFootprint f = span.footprint();
+        out.printf("wrote %s: %d bytes (payload %d bytes, %.4f bits/element, %.3fx smaller than bf16)%n", output,
+                Files.size(output), f.totalBytes(), f.bitsPerElement(), f.compressionRatio());
         return 0;
     }
 }

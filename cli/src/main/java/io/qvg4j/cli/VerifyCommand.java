@@ -73,7 +73,10 @@ public final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
+        // The report is buffered and printed once the progress bar is closed, so the two never interleave.
+        java.io.StringWriter buffer = new java.io.StringWriter();
+        PrintWriter out = new PrintWriter(buffer);
+        boolean passed;
         try (Progress progress = Progress.start("verify", 3);
              QvgCodec codec = Codecs.open(options.impl, options.threads(), options.device)) {
             progress.begin("reading " + input.getFileName());
@@ -88,8 +91,13 @@ public final class VerifyCommand implements Callable<Integer> {
                     ? withClustering(codec, x, arrays, out) : dequantizedOnly(codec, x, arrays, out);
             progress.step("done");
             out.println(report.passed ? "PASS" : "FAIL" + (report.firstDifference == null ? "" : ": first differing element " + report.firstDifference));
-            return report.passed ? 0 : 1;
+            passed = report.passed;
+        } finally {
+            out.flush();
+            spec.commandLine().getOut().print(buffer);
+            spec.commandLine().getOut().flush();
         }
+        return passed ? 0 : 1;
     }
 
     private record Report(boolean passed, String firstDifference) {}

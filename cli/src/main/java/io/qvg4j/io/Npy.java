@@ -97,8 +97,9 @@ public final class Npy {
                     throw new InvalidInputException(file + ":" + e.getName() + ": corrupt archive member (" + ex.getMessage() + ")");
                 }
             }
-        } catch (java.util.zip.ZipException | IllegalArgumentException e) {
-            // ZipFile reports malformed archives (including undecodable entry names) with these two.
+        } catch (java.util.zip.ZipException | java.io.EOFException | IllegalArgumentException e) {
+            // ZipFile reports malformed archives with these: a damaged directory, one that runs past the end
+            // of the file, undecodable entry names.
             if (e instanceof InvalidInputException iie) {
                 throw iie;
             }
