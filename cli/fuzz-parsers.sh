@@ -26,6 +26,7 @@ for t in "${targets[@]}"; do
   "$JAVA_HOME/bin/java" -Xmx1g -cp "$jz/jazzer/0.24.0/jazzer-0.24.0.jar:$cp:$work/classes" \
     -Dqvg4j.fuzz.target="$t" com.code_intelligence.jazzer.Jazzer \
     --target_class=io.qvg4j.io.ParserFuzzMain --instrumentation_includes='io.qvg4j.**' \
+    --reproducer_path="$work/findings/$t" \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$work/findings/$t/" \
     "$work/corpus/$t" "$seeds/$t"
 done

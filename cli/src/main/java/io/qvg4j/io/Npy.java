@@ -90,6 +90,12 @@ public final class Npy {
                 if (out.containsKey(key)) {
                     throw new InvalidInputException(file + ": member '" + key + "' appears twice");
                 }
+                // Deflate expands at most 1032:1, so a member claiming more is lying; with this bound no
+                // member can make the reader allocate more than its compressed bytes justify.
+                if (e.getSize() < 0 || (e.getMethod() == ZipEntry.DEFLATED && e.getSize() > 1032 * e.getCompressedSize() + 1024)) {
+                    throw new InvalidInputException(file + ":" + e.getName() + ": member size " + e.getSize()
+                            + " is unknown or impossible for " + e.getCompressedSize() + " compressed bytes");
+                }
                 try (InputStream in = zip.getInputStream(e)) {
                     out.put(key, read(in, file + ":" + e.getName(), e.getSize()));
                 } catch (java.util.zip.ZipException | java.io.EOFException ex) {
