@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import static org.jocl.CL.*;
 
@@ -41,10 +42,8 @@ final class ClRuntime implements AutoCloseable {
     private final cl_program program;
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final List<cl_event> kernelEvents = new ArrayList<>();
+    private final List<String> kernelNames = new ArrayList<>();
     private final List<cl_event> transferEvents = new ArrayList<>();
-
-    /** Device time of the commands since the last {@link #takeProfile()}, in nanoseconds. */
-    record Profile(long kernelNanos, long transferNanos, int kernels, int transfers) {}
 
     ClRuntime(int deviceIndex) {
         OpenCl.Handle handle = OpenCl.handle(deviceIndex);
@@ -179,32 +178,42 @@ final class ClRuntime implements AutoCloseable {
         cl_event e = new cl_event();
         clEnqueueNDRangeKernel(queue, k, g.length, null, g, local, 0, null, e);
         kernelEvents.add(e);
+        kernelNames.add(name);
     }
 
     void finish() {
         clFinish(queue);
     }
 
-    /** Waits for the queue, then sums and releases the events recorded so far. */
+    /** Waits for the queue, then sums and releases the events recorded since the last call. */
     Profile takeProfile() {
         clFinish(queue);
-        Profile p = new Profile(sum(kernelEvents), sum(transferEvents), kernelEvents.size(), transferEvents.size());
+        Map<String, Long> perKernel = new TreeMap<>();
+        long kernelTotal = 0;
+        for (int i = 0; i < kernelEvents.size(); i++) {
+            long t = nanos(kernelEvents.get(i));
+            perKernel.merge(kernelNames.get(i), t, Long::sum);
+            kernelTotal += t;
+        }
+        long transferTotal = 0;
+        for (cl_event e : transferEvents) {
+            transferTotal += nanos(e);
+        }
+        Profile p = new Profile(kernelTotal, transferTotal, kernelEvents.size(), transferEvents.size(), perKernel);
         kernelEvents.clear();
+        kernelNames.clear();
         transferEvents.clear();
         return p;
     }
 
-    private static long sum(List<cl_event> events) {
-        long total = 0;
+    /** A finished command's device time; releases the event. */
+    private static long nanos(cl_event e) {
         long[] start = new long[1];
         long[] end = new long[1];
-        for (cl_event e : events) {
-            clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, Sizeof.cl_ulong, Pointer.to(start), null);
-            clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, Sizeof.cl_ulong, Pointer.to(end), null);
-            total += end[0] - start[0];
-            clReleaseEvent(e);
-        }
-        return total;
+        clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, Sizeof.cl_ulong, Pointer.to(start), null);
+        clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, Sizeof.cl_ulong, Pointer.to(end), null);
+        clReleaseEvent(e);
+        return end[0] - start[0];
     }
 
     static void release(cl_mem... buffers) {

@@ -22,7 +22,7 @@ public final class OpenClCodec implements QvgCodec {
     private final ClRuntime cl;
     private final DeviceKernels k;
     private final KernelCodec host;
-    private ClRuntime.Profile lastProfile = new ClRuntime.Profile(0, 0, 0, 0);
+    private Profile lastProfile = Profile.NONE;
 
     private OpenClCodec(int threads, int device) {
         this.cl = new ClRuntime(device);
@@ -49,9 +49,9 @@ public final class OpenClCodec implements QvgCodec {
         return cl.info;
     }
 
-    /** Device time of the last encode or decode: kernels and host-device transfers apart, in nanoseconds. */
-    public synchronized long[] lastProfileNanos() {
-        return new long[]{lastProfile.kernelNanos(), lastProfile.transferNanos(), lastProfile.kernels(), lastProfile.transfers()};
+    /** Device time of the last encode, encodeWithClustering or decode: kernels and transfers apart. */
+    public synchronized Profile lastProfile() {
+        return lastProfile;
     }
 
     @Override

@@ -27,7 +27,7 @@ class OpenClKernelsTest {
     @BeforeAll
     static void open() {
         assumeTrue(OpenCl.available(), "no OpenCL platform: the GPU tests are skipped");
-        gpu = new OpenClKernels(0);
+        gpu = new OpenClKernels(Integer.getInteger("qvg4j.device", 0));
     }
 
     @AfterAll
