@@ -6,8 +6,11 @@
 #                                       .devrun, ignored by git), with this script
 #   bash DIR/h200-run.sh device         there, DIR inside the checkout (the corpus is ../conformance): prints nvidia-smi -L, qvg devices, the
 #                                       corpus with --impl opencl, the OpenCL tests (JUnit summary) and
-#                                       the encode/decode timings of GpuBenchmark (--check: bit-identical
-#                                       to the reference on the host). Exit status 1 if any step fails.
+#                                       the encode/decode timings of GpuBenchmark, then one more run of
+#                                       each configuration checked against the reference codec on the host
+#                                       (bit-identical or not). Exit status 1 if any step fails.
+# Variables: DEVICE (index from 'qvg devices', default 0), EXAMPLES (property examples, default 40),
+# BENCH_ARGS (extra GpuBenchmark options, e.g. "--heads 2 --tokens 1000" for a quick try).
 set -euo pipefail
 
 prepare() {
@@ -50,7 +53,10 @@ device() {
     -cp "$dir/gpu-tests:$dir/property-tests:$dir/lib/*" io.qvg4j.properties.DeviceTestMain \
     io.qvg4j.gpu.OpenClKernelsTest io.qvg4j.gpu.OpenClCodecTest io.qvg4j.properties.OpenClPropertiesTest || status=1
   echo "== timings"
-  "${java[@]}" -Xmx48g -cp "$dir/qvg.jar" io.qvg4j.gpu.GpuBenchmark --device "${DEVICE:-0}" ${BENCH_ARGS:---check} || status=1
+  "${java[@]}" -Xmx32g -cp "$dir/qvg.jar" io.qvg4j.gpu.GpuBenchmark --device "${DEVICE:-0}" ${BENCH_ARGS:-} || status=1
+  echo "== one more run of each configuration, compared with the reference codec on every host thread"
+  "${java[@]}" -Xmx32g -cp "$dir/qvg.jar" io.qvg4j.gpu.GpuBenchmark --device "${DEVICE:-0}" --warmup 0 --reps 1 --check \
+    ${BENCH_ARGS:-} || status=1
   return $status
 }
 

@@ -16,7 +16,7 @@ final class DeviceKernels {
     /** Work-group size of the assignment (tokens per group) and of the changed-id count. */
     static final int GROUP = 64;
     /** Centroids per local-memory tile of the assignment; KT in qvg.cl. */
-    static final int KT = 16;
+    static final int KT = 32;
     /** Work-group size of element-wise kernels. */
     private static final long[] FLAT = {256};
 

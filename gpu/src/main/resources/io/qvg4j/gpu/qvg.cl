@@ -3,7 +3,7 @@
 #pragma OPENCL FP_CONTRACT OFF
 
 // Centroids per local-memory tile of the assignment; each work-item keeps KT running dot products.
-#define KT 16
+#define KT 32
 
 __kernel void widen_bf16(__global const ushort* in, __global float* out, long n) {
     long i = get_global_id(0);
@@ -39,10 +39,17 @@ __kernel void centroid_norms(__global const float* c, int dim, int count, __glob
 }
 
 // Assignment (SPEC §3.2), GEMM-style: a work-group holds a tile of KT centroids in local memory,
-// stored [d][KT] so one vector load feeds four dot products; each work-item owns one token and
-// sums every (token, centroid) pair over d in order by fused multiply-adds. score = norms[k] - 2*dot;
-// the best starts at +inf with id 0 and only a strictly smaller score replaces it, in ascending k.
-// Work-item (token, bh); local size along tokens only.
+// stored [d][KT] so that one vector load feeds four dot products; each work-item owns one token, reads
+// its row four channels at a time and sums every (token, centroid) pair over d in ascending order by
+// fused multiply-adds. score = norms[k] - 2*dot; the best starts at +inf with id 0 and only a strictly
+// smaller score replaces it, in ascending k. Work-item (token, bh); local size along tokens only.
+#define FMA_ROW(xv, d) \
+    t = tile + (d) * KT; \
+    a0 = fma(xv, vload4(0, t), a0); a1 = fma(xv, vload4(1, t), a1); \
+    a2 = fma(xv, vload4(2, t), a2); a3 = fma(xv, vload4(3, t), a3); \
+    a4 = fma(xv, vload4(4, t), a4); a5 = fma(xv, vload4(5, t), a5); \
+    a6 = fma(xv, vload4(6, t), a6); a7 = fma(xv, vload4(7, t), a7);
+
 __kernel void assign(__global const float* x, int tokens, int dim,
                      __global const float* c, __global const float* norms, int kc,
                      __global uchar* ids, __local float* tile) {
@@ -65,20 +72,22 @@ __kernel void assign(__global const float* x, int tokens, int dim,
             tile[i] = kk < kt ? ch[(long) (k0 + kk) * dim + d] : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        float4 a0 = (float4) (0.0f), a1 = (float4) (0.0f), a2 = (float4) (0.0f), a3 = (float4) (0.0f);
-        for (int d = 0; d < dim; d++) {
-            float4 xv = (float4) (xr[d]);
-            __local const float* t = tile + d * KT;
-            a0 = fma(xv, vload4(0, t), a0);
-            a1 = fma(xv, vload4(1, t), a1);
-            a2 = fma(xv, vload4(2, t), a2);
-            a3 = fma(xv, vload4(3, t), a3);
+        float4 a0 = (float4) (0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        __local const float* t;
+        int d = 0;
+        for (; d + 4 <= dim; d += 4) {
+            float4 xv = vload4(0, xr + d);
+            FMA_ROW((float4) (xv.x), d)
+            FMA_ROW((float4) (xv.y), d + 1)
+            FMA_ROW((float4) (xv.z), d + 2)
+            FMA_ROW((float4) (xv.w), d + 3)
+        }
+        for (; d < dim; d++) {
+            FMA_ROW((float4) (xr[d]), d)
         }
         float acc[KT];
-        vstore4(a0, 0, acc);
-        vstore4(a1, 1, acc);
-        vstore4(a2, 2, acc);
-        vstore4(a3, 3, acc);
+        vstore4(a0, 0, acc); vstore4(a1, 1, acc); vstore4(a2, 2, acc); vstore4(a3, 3, acc);
+        vstore4(a4, 4, acc); vstore4(a5, 5, acc); vstore4(a6, 6, acc); vstore4(a7, 7, acc);
         for (int kk = 0; kk < kt; kk++) {
             float score = nh[k0 + kk] - 2.0f * acc[kk];
             if (score < best) {
