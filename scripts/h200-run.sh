@@ -39,9 +39,10 @@ device() {
   dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
   mkdir -p /tmp/qvg-runtime && tar -C /tmp/qvg-runtime -xzf "$dir/jdk.tar.gz"
   java=(/tmp/qvg-runtime/jdk/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector)
-  # NVIDIA's OpenCL: without these the ICD loader there finds no NVIDIA platform.
+  # NVIDIA's OpenCL: without these the ICD loader there finds no NVIDIA platform. libjsig chains the
+  # JVM's signal handlers with the driver's; without it the JVM died of SIGSEGV under load there.
   if [ -e /usr/local/nvidia/lib64/libnvidia-opencl.so.1 ]; then
-    export LD_PRELOAD=/usr/local/cuda/targets/x86_64-linux/lib/libOpenCL.so.1
+    export LD_PRELOAD=/tmp/qvg-runtime/jdk/lib/libjsig.so:/usr/local/cuda/targets/x86_64-linux/lib/libOpenCL.so.1
     export OCL_ICD_FILENAMES=/usr/local/nvidia/lib64/libnvidia-opencl.so.1
   fi
   echo "== nvidia-smi -L"; nvidia-smi -L || true

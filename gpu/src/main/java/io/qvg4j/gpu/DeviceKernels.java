@@ -13,10 +13,14 @@ import org.jocl.cl_mem;
  * fp32, ids {@code [heads, tokens]} bytes.
  */
 final class DeviceKernels {
-    /** Work-group size of the assignment (tokens per group) and of the changed-id count. */
+    /** Work-group size of the changed-id count. */
     static final int GROUP = 64;
+    /** Tokens per work-group of the assignment (each group loads every centroid tile once). */
+    static final int ASSIGN_GROUP = Integer.getInteger("qvg4j.assignGroup", 64);
     /** Centroids per local-memory tile of the assignment; KT in qvg.cl. */
     static final int KT = 32;
+    /** Tokens per chunk of the counting sort; CHUNK in qvg.cl. */
+    static final int CHUNK = 1024;
     /** Work-group size of element-wise kernels. */
     private static final long[] FLAT = {256};
 
@@ -56,7 +60,7 @@ final class DeviceKernels {
             throw new InvalidInputException("D = " + dim + ": the assignment's centroid tile (" + tile
                     + " bytes) exceeds the local memory of '" + cl.info.name() + "' (" + cl.info.localMemory() + " bytes)");
         }
-        cl.launch("assign", size(tokens, heads), size(GROUP, 1), x, tokens, dim, c, norms, kc, ids,
+        cl.launch("assign", size(tokens, heads), size(ASSIGN_GROUP, 1), x, tokens, dim, c, norms, kc, ids,
                 new ClRuntime.Local(tile));
     }
 
@@ -69,18 +73,46 @@ final class DeviceKernels {
         return v[0];
     }
 
+    /** Device scratch of the centroid update, allocated once per encode. */
+    final class UpdateScratch implements AutoCloseable {
+        final int chunks;
+        final cl_mem chunkCounts;
+        final cl_mem chunkOffsets;
+        final cl_mem counts;
+        final cl_mem offsets;
+        final cl_mem members;
+
+        UpdateScratch(int heads, int tokens, int kc) {
+            chunks = (tokens + CHUNK - 1) / CHUNK;
+            long cells = (long) heads * kc;
+            chunkCounts = cl.buffer(cells * chunks * Sizeof.cl_int);
+            chunkOffsets = cl.buffer(cells * chunks * Sizeof.cl_int);
+            counts = cl.buffer(cells * Sizeof.cl_int);
+            offsets = cl.buffer(cells * Sizeof.cl_int);
+            members = cl.buffer((long) heads * tokens * Sizeof.cl_int);
+        }
+
+        @Override
+        public void close() {
+            ClRuntime.release(chunkCounts, chunkOffsets, counts, offsets, members);
+        }
+    }
+
     /**
-     * Centroid update (SPEC §3.3): a stable counting sort of the tokens by id, then per (cluster,
-     * channel) a double sum over the members in token order. Scratch: counts and offsets
-     * {@code [heads·kc]} ints, members {@code [heads·tokens]} ints.
+     * Centroid update (SPEC §3.3): a stable counting sort of the tokens by id (per chunk of tokens,
+     * then prefix sums), then per (cluster, channel) a double sum over the members in token order.
+     * Leaves the cluster sizes in {@code scratch.counts}.
      */
     void update(cl_mem x, int heads, int tokens, int dim, int kc, cl_mem ids, cl_mem c, cl_mem next,
-                cl_mem counts, cl_mem offsets, cl_mem members) {
+                UpdateScratch scratch) {
         cl.requireFp64("k-means");
-        cl.launch("cluster_counts", size(kc, heads), null, ids, tokens, kc, counts);
-        cl.launch("cluster_offsets", size(heads), null, counts, kc, offsets);
-        cl.launch("cluster_members", size(kc, heads), null, ids, tokens, kc, offsets, members);
-        cl.launch("centroid_update", size(dim, kc, heads), null, x, tokens, dim, kc, members, offsets, counts, c, next);
+        int chunks = scratch.chunks;
+        cl.launch("cluster_counts", size(kc, chunks, heads), null, ids, tokens, kc, scratch.chunkCounts);
+        cl.launch("cluster_offsets", size(heads), null, scratch.chunkCounts, kc, chunks, scratch.chunkOffsets,
+                scratch.counts, scratch.offsets);
+        cl.launch("cluster_members", size(kc, chunks, heads), null, ids, tokens, kc, scratch.chunkOffsets, scratch.members);
+        cl.launch("centroid_update", size(dim, kc, heads), null, x, tokens, dim, kc, scratch.members, scratch.offsets,
+                scratch.counts, c, next);
     }
 
     /** Smoothing (SPEC §4): {@code r = bf16(x − c[ids])}; r may be x. */

@@ -73,9 +73,7 @@ public final class OpenClCodec implements QvgCodec {
         cl_mem norms = cl.buffer((long) heads * kc * Sizeof.cl_float);
         cl_mem idsA = cl.buffer(rows);
         cl_mem idsB = cl.buffer(rows);
-        cl_mem counts = cl.buffer((long) heads * kc * Sizeof.cl_int);
-        cl_mem offsets = cl.buffer((long) heads * kc * Sizeof.cl_int);
-        cl_mem members = cl.buffer(rows * Sizeof.cl_int);
+        DeviceKernels.UpdateScratch scratch = k.new UpdateScratch(heads, tokens, kc);
         cl_mem counter = cl.buffer(Sizeof.cl_int);
         cl_mem init = cl.buffer((long) heads * kc * Sizeof.cl_int);
         cl_mem bf16 = cl.buffer(cells * Sizeof.cl_short);
@@ -106,7 +104,7 @@ public final class OpenClCodec implements QvgCodec {
                         iterations[t] = it + 1;
                         break;
                     }
-                    k.update(residual, heads, tokens, dim, kc, cur, c, next, counts, offsets, members);
+                    k.update(residual, heads, tokens, dim, kc, cur, c, next, scratch);
                     cl_mem swap = prev;
                     prev = cur;
                     cur = swap;
@@ -125,7 +123,8 @@ public final class OpenClCodec implements QvgCodec {
             }
             return quantize(x, config, residual, ids, centroids, iterations);
         } finally {
-            ClRuntime.release(residual, c, next, norms, idsA, idsB, counts, offsets, members, counter, init, bf16);
+            ClRuntime.release(residual, c, next, norms, idsA, idsB, counter, init, bf16);
+            scratch.close();
             lastProfile = cl.takeProfile();
         }
     }

@@ -62,15 +62,12 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
         cl_mem idb = cl.upload(bytes(ids, tokens));
         cl_mem c = cl.upload(Arrays.copyOf(centroids, kc * dim));
         cl_mem next = cl.buffer((long) kc * dim * Sizeof.cl_float);
-        cl_mem cnt = cl.buffer((long) kc * Sizeof.cl_int);
-        cl_mem offsets = cl.buffer((long) kc * Sizeof.cl_int);
-        cl_mem members = cl.buffer((long) tokens * Sizeof.cl_int);
-        try {
-            k.update(xs, 1, tokens, dim, kc, idb, c, next, cnt, offsets, members);
+        try (DeviceKernels.UpdateScratch scratch = k.new UpdateScratch(1, tokens, kc)) {
+            k.update(xs, 1, tokens, dim, kc, idb, c, next, scratch);
             cl.read(next, 0, Pointer.to(newCentroids), (long) kc * dim * Sizeof.cl_float);
-            cl.read(cnt, 0, Pointer.to(counts), (long) kc * Sizeof.cl_int);
+            cl.read(scratch.counts, 0, Pointer.to(counts), (long) kc * Sizeof.cl_int);
         } finally {
-            ClRuntime.release(xs, idb, c, next, cnt, offsets, members);
+            ClRuntime.release(xs, idb, c, next);
         }
     }
 

@@ -113,39 +113,57 @@ __kernel void count_changed(__global const uchar* a, __global const uchar* b, lo
     if (lid == 0 && part[0] != 0) atomic_add(changed, part[0]);
 }
 
-// Members per cluster. Work-item (k, bh) scans the head's ids in token order.
-__kernel void cluster_counts(__global const uchar* ids, int tokens, int kc, __global int* counts) {
+// The centroid update's stable counting sort of tokens by cluster id, in three steps over chunks of
+// CHUNK tokens so that many work-items share the scan. Members of a cluster end up in ascending token
+// order: chunk by chunk, and in token order inside a chunk.
+#define CHUNK 1024
+
+// Work-item (k, chunk, bh): members of cluster k among the chunk's tokens.
+__kernel void cluster_counts(__global const uchar* ids, int tokens, int kc, __global int* chunk_counts) {
     int k = get_global_id(0);
-    int bh = get_global_id(1);
+    int chunk = get_global_id(1);
+    int bh = get_global_id(2);
+    int chunks = get_global_size(1);
     if (k >= kc) return;
     __global const uchar* h = ids + (long) bh * tokens;
+    int end = min(tokens, (chunk + 1) * CHUNK);
     int count = 0;
-    for (int n = 0; n < tokens; n++) {
+    for (int n = chunk * CHUNK; n < end; n++) {
         count += h[n] == k ? 1 : 0;
     }
-    counts[bh * kc + k] = count;
+    chunk_counts[((long) bh * kc + k) * chunks + chunk] = count;
 }
 
-// Exclusive prefix sums of the counts of one head. Work-item bh.
-__kernel void cluster_offsets(__global const int* counts, int kc, __global int* offsets) {
+// Work-item bh: exclusive prefix sums over (k, chunk) in that order; per cluster its size and start.
+__kernel void cluster_offsets(__global const int* chunk_counts, int kc, int chunks,
+                              __global int* chunk_offsets, __global int* counts, __global int* offsets) {
     int bh = get_global_id(0);
     int sum = 0;
     for (int k = 0; k < kc; k++) {
-        offsets[bh * kc + k] = sum;
-        sum += counts[bh * kc + k];
+        int start = sum;
+        for (int c = 0; c < chunks; c++) {
+            long cell = ((long) bh * kc + k) * chunks + c;
+            chunk_offsets[cell] = sum;
+            sum += chunk_counts[cell];
+        }
+        offsets[bh * kc + k] = start;
+        counts[bh * kc + k] = sum - start;
     }
 }
 
-// Tokens sorted by cluster id, ascending token order inside a cluster (a stable counting sort).
+// Work-item (k, chunk, bh): writes the chunk's members of cluster k, in token order, to their place.
 __kernel void cluster_members(__global const uchar* ids, int tokens, int kc,
-                              __global const int* offsets, __global int* members) {
+                              __global const int* chunk_offsets, __global int* members) {
     int k = get_global_id(0);
-    int bh = get_global_id(1);
+    int chunk = get_global_id(1);
+    int bh = get_global_id(2);
+    int chunks = get_global_size(1);
     if (k >= kc) return;
     __global const uchar* h = ids + (long) bh * tokens;
-    __global int* out = members + (long) bh * tokens + offsets[bh * kc + k];
+    __global int* out = members + (long) bh * tokens + chunk_offsets[((long) bh * kc + k) * chunks + chunk];
+    int end = min(tokens, (chunk + 1) * CHUNK);
     int j = 0;
-    for (int n = 0; n < tokens; n++) {
+    for (int n = chunk * CHUNK; n < end; n++) {
         if (h[n] == k) out[j++] = n;
     }
 }

@@ -87,10 +87,11 @@ class OpenClKernelsTest {
     @Test
     void centroidUpdateAndSmoothing() {
         Random r = new Random(SEED + 1);
-        for (int trial = 0; trial < 6; trial++) {
+        for (int trial = 0; trial < 7; trial++) {
             int dim = 4 + r.nextInt(40);
             int kc = 1 + r.nextInt(30);
-            int tokens = 1 + r.nextInt(200);
+            // The last trial spans several chunks of the counting sort (DeviceKernels.CHUNK tokens).
+            int tokens = trial == 6 ? 2 * DeviceKernels.CHUNK + 1 + r.nextInt(500) : 1 + r.nextInt(200);
             float[] x = nasty(r, tokens * dim);
             float[] c = gaussian(r, kc * dim);
             int[] ids = new int[tokens];

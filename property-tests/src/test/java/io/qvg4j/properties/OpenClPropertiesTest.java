@@ -189,20 +189,27 @@ class OpenClPropertiesTest {
     /** Kc 1..256 (small more often), G dividing a D that fills whole bytes, either scale format. */
     private static QuantConfig randomConfig(Random r, int bits, boolean asym, int stages) {
         int kc = r.nextInt(4) == 0 ? 1 + r.nextInt(256) : 1 + r.nextInt(16);
-        int g = 1 + r.nextInt(64);
+        int g;
+        do {
+            g = 1 + r.nextInt(64);
+        } while (smallestDim(g, bits) > 256);
         ScaleFormat format = r.nextInt(3) == 0 ? ScaleFormat.BF16 : ScaleFormat.FP8_E4M3;
         return new QuantConfig(bits, g, stages, kc, asym, format, 1 + r.nextInt(5), r.nextBoolean() ? 1e-4f : 0.05f);
     }
 
     /** A D in 4..256 that G divides and whose codes fill whole bytes; not a multiple of 4 where the width allows. */
     private static int randomDim(Random r, QuantConfig config) {
-        int g = config.groupSize();
+        int unit = smallestDim(config.groupSize(), config.bits());
+        return unit * (1 + r.nextInt(256 / unit));
+    }
+
+    /** The smallest D that G divides and whose codes fill whole bytes. */
+    private static int smallestDim(int g, int bits) {
         int unit = g;
-        while (unit * config.bits() % 8 != 0) {
+        while (unit * bits % 8 != 0) {
             unit += g;
         }
-        int most = Math.max(1, 256 / unit);
-        return Math.max(unit, unit * (1 + r.nextInt(most)));
+        return unit;
     }
 
     static int[] floatBits(float[] v) {
