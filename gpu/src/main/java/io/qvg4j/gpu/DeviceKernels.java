@@ -15,8 +15,11 @@ import org.jocl.cl_mem;
 final class DeviceKernels {
     /** Work-group size of the changed-id count. */
     static final int GROUP = 64;
-    /** Tokens per work-group of the assignment (each group loads every centroid tile once). */
-    static final int ASSIGN_GROUP = Integer.getInteger("qvg4j.assignGroup", 64);
+    /**
+     * Tokens per work-group of the assignment (each group loads every centroid tile once); 256 was
+     * the fastest of 32, 64, 128 and 256 on the H200 (docs/gpu.md). {@code -Dqvg4j.assignGroup} overrides.
+     */
+    static final int ASSIGN_GROUP = Integer.getInteger("qvg4j.assignGroup", 256);
     /** Centroids per local-memory tile of the assignment; KT in qvg.cl. */
     static final int KT = 32;
     /** Tokens per chunk of the counting sort; CHUNK in qvg.cl. */
@@ -108,8 +111,10 @@ final class DeviceKernels {
         cl.requireFp64("k-means");
         int chunks = scratch.chunks;
         cl.launch("cluster_counts", size(kc, chunks, heads), null, ids, tokens, kc, scratch.chunkCounts);
-        cl.launch("cluster_offsets", size(heads), null, scratch.chunkCounts, kc, chunks, scratch.chunkOffsets,
-                scratch.counts, scratch.offsets);
+        cl.launch("cluster_totals", size(kc, heads), null, scratch.chunkCounts, kc, chunks, scratch.counts);
+        cl.launch("cluster_offsets", size(heads), null, scratch.counts, kc, scratch.offsets);
+        cl.launch("chunk_offsets", size(kc, heads), null, scratch.chunkCounts, kc, chunks, scratch.offsets,
+                scratch.chunkOffsets);
         cl.launch("cluster_members", size(kc, chunks, heads), null, ids, tokens, kc, scratch.chunkOffsets, scratch.members);
         cl.launch("centroid_update", size(dim, kc, heads), null, x, tokens, dim, kc, scratch.members, scratch.offsets,
                 scratch.counts, c, next);

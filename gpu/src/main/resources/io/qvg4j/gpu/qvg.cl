@@ -134,20 +134,40 @@ __kernel void cluster_counts(__global const uchar* ids, int tokens, int kc, __gl
     chunk_counts[((long) bh * kc + k) * chunks + chunk] = count;
 }
 
-// Work-item bh: exclusive prefix sums over (k, chunk) in that order; per cluster its size and start.
-__kernel void cluster_offsets(__global const int* chunk_counts, int kc, int chunks,
-                              __global int* chunk_offsets, __global int* counts, __global int* offsets) {
+// Work-item (k, bh): the size of cluster k.
+__kernel void cluster_totals(__global const int* chunk_counts, int kc, int chunks, __global int* counts) {
+    int k = get_global_id(0);
+    int bh = get_global_id(1);
+    if (k >= kc) return;
+    __global const int* row = chunk_counts + ((long) bh * kc + k) * chunks;
+    int sum = 0;
+    for (int c = 0; c < chunks; c++) {
+        sum += row[c];
+    }
+    counts[bh * kc + k] = sum;
+}
+
+// Work-item bh: where each cluster starts, the exclusive prefix sums of the sizes.
+__kernel void cluster_offsets(__global const int* counts, int kc, __global int* offsets) {
     int bh = get_global_id(0);
     int sum = 0;
     for (int k = 0; k < kc; k++) {
-        int start = sum;
-        for (int c = 0; c < chunks; c++) {
-            long cell = ((long) bh * kc + k) * chunks + c;
-            chunk_offsets[cell] = sum;
-            sum += chunk_counts[cell];
-        }
-        offsets[bh * kc + k] = start;
-        counts[bh * kc + k] = sum - start;
+        offsets[bh * kc + k] = sum;
+        sum += counts[bh * kc + k];
+    }
+}
+
+// Work-item (k, bh): where each chunk's members of cluster k start.
+__kernel void chunk_offsets(__global const int* chunk_counts, int kc, int chunks, __global const int* offsets,
+                            __global int* chunk_starts) {
+    int k = get_global_id(0);
+    int bh = get_global_id(1);
+    if (k >= kc) return;
+    long row = ((long) bh * kc + k) * chunks;
+    int sum = offsets[bh * kc + k];
+    for (int c = 0; c < chunks; c++) {
+        chunk_starts[row + c] = sum;
+        sum += chunk_counts[row + c];
     }
 }
 
