@@ -77,7 +77,7 @@ public final class BlockQuantizer {
      * Stores a scale or zero point and returns the value the quantizer divides by: the decoded FP8 code
      * (SPEC §6.2), or for bf16 storage the unrounded fp32 value (SPEC §6.4).
      */
-    static float storeScale(float value, ScaleFormat format, byte[] out, int offset) {
+    public static float storeScale(float value, ScaleFormat format, byte[] out, int offset) {
         if (format == ScaleFormat.FP8_E4M3) {
             byte code = Fp8E4M3.encode(value);
             out[offset] = code;

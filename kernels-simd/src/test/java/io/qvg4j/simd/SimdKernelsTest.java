@@ -1,0 +1,227 @@
+package io.qvg4j.simd;
+
+import io.qvg4j.kernel.QvgKernels;
+import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.numeric.Bf16;
+import io.qvg4j.quant.QuantConfig;
+import io.qvg4j.quant.QuantizedSpan;
+import io.qvg4j.quant.ScaleFormat;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Every SIMD kernel against {@link ScalarKernels}, bit for bit, at 128, 256 and 512 bits, over head
+ * dimensions that leave every kind of vector tail. Seeded; a failure names the seed and the case.
+ */
+class SimdKernelsTest {
+    static final long SEED = Long.getLong("qvg4j.test.seed", 20260229L);
+    static final int[] DIMS = {4, 8, 12, 16, 24, 36, 64, 100, 128, 136, 256};
+    static final QvgKernels REF = ScalarKernels.INSTANCE;
+
+    @BeforeAll
+    static void needsVectorModule() {
+        assumeTrue(Widths.vectorModulePresent(), "jdk.incubator.vector is not in this JVM: SIMD kernels skipped");
+    }
+
+    /** bf16 values from a mix that hits ±0, subnormals, quantizer ties, 2^-10, 448·m and large offsets. */
+    static float[] values(SplittableRandom r, int n, float offset) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            float x = switch (r.nextInt(10)) {
+                case 0 -> r.nextBoolean() ? 0f : -0f;
+                case 1 -> Float.intBitsToFloat(r.nextInt(1, 0x80) << 16) * (r.nextBoolean() ? 1 : -1);
+                case 2 -> (r.nextInt(-8, 8) + 0.5f) * 0.25f;
+                case 3 -> 0x1p-10f * (r.nextBoolean() ? 1 : -1);
+                case 4 -> 448f * r.nextInt(1, 8) * (r.nextBoolean() ? 1 : -1);
+                case 5 -> i > 0 ? v[i - 1] : 1f;
+                default -> (float) r.nextGaussian() * 3f;
+            };
+            v[i] = Bf16.round(x + offset);
+        }
+        return v;
+    }
+
+    static String where(QvgKernels k, String what, int dim) {
+        return k + ", " + what + ", D=" + dim + ", seed " + SEED + " (-Dqvg4j.test.seed=" + SEED + ")";
+    }
+
+    @Test
+    void kmeansKernelsEqualReference() {
+        SplittableRandom r = new SplittableRandom(SEED);
+        for (QvgKernels simd : Widths.all()) {
+            for (int dim : DIMS) {
+                for (int kc : new int[] {1, 5, 16, 33}) {
+                    int tokens = 1 + r.nextInt(40);
+                    float offset = r.nextInt(4) == 0 ? 1000f : 0f;
+                    float[] x = values(r, tokens * dim, offset);
+                    float[] c = values(r, kc * dim, offset);
+                    if (r.nextBoolean()) {
+                        System.arraycopy(x, 0, c, 0, Math.min(x.length, c.length));
+                    }
+                    float[] n1 = new float[kc];
+                    float[] n2 = new float[kc];
+                    REF.centroidNorms(c, kc, dim, n1);
+                    simd.centroidNorms(c, kc, dim, n2);
+                    assertBits(n1, n2, where(simd, "centroidNorms Kc=" + kc, dim));
+                    int from = r.nextInt(tokens);
+                    int[] ids1 = new int[tokens];
+                    int[] ids2 = new int[tokens];
+                    REF.assign(x, dim, from, tokens, c, n1, kc, ids1);
+                    simd.assign(x, dim, from, tokens, c, n1, kc, ids2);
+                    assertArrayEquals(ids1, ids2, where(simd, "assign Kc=" + kc + " S=" + tokens + " from " + from, dim));
+                    for (int n = 0; n < tokens; n++) {
+                        ids1[n] = r.nextInt(kc);
+                    }
+                    float[] u1 = new float[kc * dim];
+                    float[] u2 = new float[kc * dim];
+                    int[] cnt1 = new int[kc];
+                    int[] cnt2 = new int[kc];
+                    REF.updateCentroids(x, tokens, dim, ids1, c, kc, u1, cnt1);
+                    simd.updateCentroids(x, tokens, dim, ids1, c, kc, u2, cnt2);
+                    assertBits(u1, u2, where(simd, "updateCentroids Kc=" + kc, dim));
+                    assertArrayEquals(cnt1, cnt2);
+                    float[] s1 = new float[x.length];
+                    float[] s2 = x.clone();
+                    REF.subtractCentroids(x, tokens, dim, ids1, c, s1);
+                    simd.subtractCentroids(s2, tokens, dim, ids1, c, s2);
+                    assertBits(s1, s2, where(simd, "subtractCentroids in place", dim));
+                }
+            }
+        }
+    }
+
+    @Test
+    void assignHandlesInfiniteAndNanScores() {
+        int dim = 12;
+        int kc = 20;
+        float[] c = new float[kc * dim];
+        float[] x = new float[7 * dim];
+        Arrays.fill(c, 0, 5 * dim, 3e38f);
+        Arrays.fill(x, 1f);
+        float[] norms = new float[kc];
+        REF.centroidNorms(c, kc, dim, norms);
+        norms[7] = Float.NaN;
+        norms[9] = Float.NEGATIVE_INFINITY;
+        for (QvgKernels simd : Widths.all()) {
+            int[] a = new int[7];
+            int[] b = new int[7];
+            REF.assign(x, dim, 0, 7, c, norms, kc, a);
+            simd.assign(x, dim, 0, 7, c, norms, kc, b);
+            assertArrayEquals(a, b, simd + " with ±inf and NaN scores");
+            float[] allNan = new float[kc];
+            Arrays.fill(allNan, Float.NaN);
+            REF.assign(x, dim, 0, 7, c, allNan, kc, a);
+            simd.assign(x, dim, 0, 7, c, allNan, kc, b);
+            assertArrayEquals(a, b, simd + " with only NaN scores");
+        }
+    }
+
+    @Test
+    void quantizeAndDequantizeEqualReference() {
+        SplittableRandom r = new SplittableRandom(SEED + 1);
+        for (QvgKernels simd : Widths.all()) {
+            for (int dim : DIMS) {
+                for (int g : new int[] {1, 2, 4, 8, 12, 16, 32, 64, 128}) {
+                    if (dim % g != 0) {
+                        continue;
+                    }
+                    for (int bits : new int[] {2, 3, 4, 8}) {
+                        if (dim * bits % 8 != 0) {
+                            continue;
+                        }
+                        boolean asym = r.nextBoolean();
+                        ScaleFormat format = r.nextBoolean() ? ScaleFormat.FP8_E4M3 : ScaleFormat.BF16;
+                        int stages = 1 + r.nextInt(3);
+                        int kc = 1 + r.nextInt(6);
+                        QuantConfig config = new QuantConfig(bits, g, stages, kc, asym, format, 2, 1e-4f);
+                        quantizeCase(simd, r, config, 1 + r.nextInt(9), dim);
+                    }
+                }
+            }
+        }
+    }
+
+    private void quantizeCase(QvgKernels simd, SplittableRandom r, QuantConfig config, int tokens, int dim) {
+        String what = where(simd, config.toString() + " S=" + tokens, dim);
+        float[] x = values(r, tokens * dim, r.nextInt(5) == 0 ? 300f : 0f);
+        if (r.nextInt(4) == 0) {
+            Arrays.fill(x, 0, Math.min(x.length, config.groupSize()), r.nextBoolean() ? 0f : 0.75f);
+        }
+        int rowBytes = config.packedBytesPerRow(dim);
+        int scaleBytes = tokens * config.blocksPerRow(dim) * config.scaleFormat().bytes();
+        // Heads are written at offsets, as KernelCodec does: head 1 of 2.
+        byte[] p1 = new byte[2 * tokens * rowBytes];
+        byte[] p2 = p1.clone();
+        byte[] sc1 = new byte[2 * scaleBytes];
+        byte[] sc2 = sc1.clone();
+        byte[] z1 = config.asymmetric() ? new byte[2 * scaleBytes] : null;
+        byte[] z2 = config.asymmetric() ? z1.clone() : null;
+        REF.quantizeHead(x, tokens, dim, config, p1, tokens * rowBytes, sc1, scaleBytes, z1, scaleBytes);
+        simd.quantizeHead(x, tokens, dim, config, p2, tokens * rowBytes, sc2, scaleBytes, z2, scaleBytes);
+        assertArrayEquals(p1, p2, "packed codes: " + what);
+        assertArrayEquals(sc1, sc2, "scales: " + what);
+        assertArrayEquals(z1, z2, "zero points: " + what);
+
+        int kc = config.centroids();
+        byte[][] ids = new byte[config.stages()][2 * tokens];
+        short[][] centroids = new short[config.stages()][2 * kc * dim];
+        for (int t = 0; t < config.stages(); t++) {
+            for (int i = 0; i < ids[t].length; i++) {
+                ids[t][i] = (byte) r.nextInt(kc);
+            }
+            float[] c = values(r, centroids[t].length, 0f);
+            for (int i = 0; i < c.length; i++) {
+                centroids[t][i] = Bf16.fromFloat(c[i]);
+            }
+        }
+        QuantizedSpan span = new QuantizedSpan(config, 1, 2, tokens, dim, ids, centroids, p1, sc1, z1,
+                new int[config.stages()]);
+        short[] o1 = new short[3 * tokens * dim];
+        short[] o2 = new short[3 * tokens * dim];
+        REF.dequantizeHead(span, 1, o1, tokens * dim);
+        simd.dequantizeHead(span, 1, o2, tokens * dim);
+        assertArrayEquals(o1, o2, "dequantized: " + what);
+    }
+
+    @Test
+    void baselinesEqualReference() {
+        SplittableRandom r = new SplittableRandom(SEED + 2);
+        for (QvgKernels simd : Widths.all()) {
+            for (int g : new int[] {1, 4, 16, 36, 64}) {
+                short[] in = new short[g * 11];
+                float[] v = values(r, in.length, 0f);
+                for (int i = 0; i < in.length; i++) {
+                    in[i] = Bf16.fromFloat(v[i]);
+                }
+                for (int bits : new int[] {2, 3, 4, 8}) {
+                    short[] a = new short[in.length];
+                    short[] b = new short[in.length];
+                    REF.rtnBlockwise(in, a, g, in.length, g, bits);
+                    simd.rtnBlockwise(in, b, g, in.length, g, bits);
+                    assertArrayEquals(a, b, simd + " rtn int" + bits + " G=" + g + " seed " + SEED);
+                }
+                short[] a = new short[in.length];
+                short[] b = new short[in.length];
+                REF.nvfp4(in, a, 0, in.length, g);
+                simd.nvfp4(in, b, 0, in.length, g);
+                assertArrayEquals(a, b, simd + " nvfp4 G=" + g + " seed " + SEED);
+            }
+        }
+    }
+
+    static void assertBits(float[] expected, float[] actual, String what) {
+        for (int i = 0; i < expected.length; i++) {
+            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
+                throw new AssertionError(what + ": element " + i + " is " + actual[i] + " (0x"
+                        + Integer.toHexString(Float.floatToRawIntBits(actual[i])) + "), reference " + expected[i]
+                        + " (0x" + Integer.toHexString(Float.floatToRawIntBits(expected[i])) + ")");
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package io.qvg4j.simd;
+
+import io.qvg4j.kernel.KernelCodec;
+import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.quant.QuantConfig;
+import io.qvg4j.quant.QuantizedSpan;
+import io.qvg4j.tensor.KvTensor;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.quicktheories.core.Gen;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.quicktheories.generators.SourceDSL.integers;
+import static org.quicktheories.generators.SourceDSL.longs;
+
+/**
+ * The whole CPU pipeline, {@code KernelCodec(simd at some width, 1–4 threads)} against
+ * {@code KernelCodec(reference, 1 thread)}: encode from seeded initial indices, encode with the
+ * reference's clustering, decode and both baselines give identical bytes.
+ */
+class PipelinePropertiesTest {
+    /** Scalar multiply-adds one example may spend in k-means (heads·S·Kc·D·T·iterations); Kc shrinks to fit. */
+    static final long BUDGET = 12_000_000L;
+
+    @BeforeAll
+    static void needsVectorModule() {
+        assumeTrue(Kernels.vectorModulePresent(),
+                "jdk.incubator.vector is not in this JVM: SIMD pipeline properties skipped (FallbackTest checks the reference is used)");
+    }
+
+    record PCase(KernelPropertiesTest.QCase q, int threads, int heads, int iterations) {
+        @Override
+        public String toString() {
+            return q + " threads=" + threads + " heads=" + heads + " iterations=" + iterations;
+        }
+    }
+
+    static Gen<PCase> cases() {
+        return KernelPropertiesTest.quantCases(3000, 4).zip(integers().between(1, 4), integers().between(1, 3),
+                integers().between(1, 3), (q, threads, heads, iters) -> {
+                    QuantConfig c = q.config();
+                    long perCentroid = (long) heads * q.tokens() * q.dim() * c.stages() * iters;
+                    int kc = (int) Math.max(1, Math.min(c.centroids(), BUDGET / perCentroid));
+                    QuantConfig fitted = c.withCentroids(kc).withMaxIters(iters);
+                    return new PCase(new KernelPropertiesTest.QCase(q.width(), fitted, q.dim(), q.tokens()), threads, heads, iters);
+                });
+    }
+
+    @Test
+    void pipelineEqualsReference() {
+        Seeds.qt(25).forAll(cases(), longs().all()).checkAssert((p, seed) -> {
+            QuantConfig config = p.q().config();
+            int tokens = p.q().tokens();
+            int dim = p.q().dim();
+            int m = config.asymmetric() ? config.asymmetricMax() : config.symmetricMax();
+            KvTensor x = new KvTensor("x", 1, p.heads(), tokens, dim,
+                    Inputs.bf16(Inputs.values(seed, p.heads() * tokens, dim, config.groupSize(), m)));
+            int[][][] init = InitIndices.fromSeed(seed, config.stages(), p.heads(), config.centroids(), tokens);
+            try (KernelCodec ref = new KernelCodec(ScalarKernels.INSTANCE, 1);
+                 KernelCodec simd = new KernelCodec(Kernels.simd(p.q().width()), p.threads())) {
+                QuantizedSpan a = ref.encode(x, config, init);
+                QuantizedSpan b = simd.encode(x, config, init);
+                assertSameSpan(a, b, "encode");
+                assertSameSpan(ref.encodeWithClustering(x, config, a.clusterIds(), a.centroids()),
+                        simd.encodeWithClustering(x, config, a.clusterIds(), a.centroids()), "encodeWithClustering");
+                assertArrayEquals(ref.decode(a).bits(), simd.decode(a).bits(), "decode");
+                assertArrayEquals(ref.rtnBaseline(x, config.bits(), config.groupSize()).bits(),
+                        simd.rtnBaseline(x, config.bits(), config.groupSize()).bits(), "rtn baseline");
+                assertArrayEquals(ref.nvfp4Baseline(x, config.groupSize()).bits(),
+                        simd.nvfp4Baseline(x, config.groupSize()).bits(), "nvfp4 baseline");
+            }
+        });
+    }
+
+    static void assertSameSpan(QuantizedSpan a, QuantizedSpan b, String what) {
+        for (int t = 0; t < a.config().stages(); t++) {
+            assertArrayEquals(a.clusterIds()[t], b.clusterIds()[t], what + ": cluster ids of stage " + t);
+            assertArrayEquals(a.centroids()[t], b.centroids()[t], what + ": centroids of stage " + t);
+        }
+        assertArrayEquals(a.iterations(), b.iterations(), what + ": iterations");
+        assertArrayEquals(a.packed(), b.packed(), what + ": packed codes");
+        assertArrayEquals(a.scales(), b.scales(), what + ": scales");
+        assertArrayEquals(a.zeros(), b.zeros(), what + ": zero points");
+        assertEquals(a.config(), b.config(), what + ": config");
+    }
+}
