@@ -37,6 +37,8 @@ final class ClRuntime implements AutoCloseable {
     static final String BUILD_OPTIONS = "-cl-fp32-correctly-rounded-divide-sqrt";
 
     final OpenCl.DeviceInfo info;
+    /** The device's largest work-group. */
+    final long maxWorkGroup;
     private final cl_context context;
     private final cl_command_queue queue;
     private final cl_program program;
@@ -48,6 +50,9 @@ final class ClRuntime implements AutoCloseable {
     ClRuntime(int deviceIndex) {
         OpenCl.Handle handle = OpenCl.handle(deviceIndex);
         this.info = handle.info();
+        long[] maxGroup = new long[1];
+        clGetDeviceInfo(handle.device(), CL_DEVICE_MAX_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(maxGroup), null);
+        this.maxWorkGroup = maxGroup[0];
         try {
             context = clCreateContext(null, 1, new org.jocl.cl_device_id[]{handle.device()}, null, null, null);
             cl_queue_properties properties = new cl_queue_properties();

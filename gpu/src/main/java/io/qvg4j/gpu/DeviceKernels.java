@@ -33,10 +33,6 @@ final class DeviceKernels {
         this.cl = cl;
     }
 
-    ClRuntime runtime() {
-        return cl;
-    }
-
     private static long[] size(long... s) {
         return s;
     }
@@ -63,7 +59,8 @@ final class DeviceKernels {
             throw new InvalidInputException("D = " + dim + ": the assignment's centroid tile (" + tile
                     + " bytes) exceeds the local memory of '" + cl.info.name() + "' (" + cl.info.localMemory() + " bytes)");
         }
-        cl.launch("assign", size(tokens, heads), size(ASSIGN_GROUP, 1), x, tokens, dim, c, norms, kc, ids,
+        long group = Math.min(ASSIGN_GROUP, cl.maxWorkGroup);
+        cl.launch("assign", size(tokens, heads), size(group, 1), x, tokens, dim, c, norms, kc, ids,
                 new ClRuntime.Local(tile));
     }
 
