@@ -25,7 +25,7 @@ import java.util.TreeMap;
 import static org.jocl.CL.*;
 
 /**
- * One device's context, profiling queue and built program, with helpers to move data and launch
+ * One device's context, profiling queue and built program, with methods to move data and launch
  * kernels. Every command gets a profiling event so kernel and transfer time can be reported apart.
  * Not thread-safe: callers serialise (the codec's methods are synchronized).
  */
