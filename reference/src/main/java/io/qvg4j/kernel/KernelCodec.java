@@ -116,6 +116,32 @@ public final class KernelCodec implements QvgCodec {
 
     @Override
     public QuantizedSpan encodeWithClustering(KvTensor x, QuantConfig config, byte[][] clusterIds, short[][] centroids) {
+        validateClustering(x, config, clusterIds, centroids);
+        int heads = x.headCount();
+        int tokens = x.tokens();
+        int dim = x.dim();
+        int kc = config.centroids();
+        float[][] residual = headsAsFloats(x);
+        for (int t = 0; t < config.stages(); t++) {
+            int stage = t;
+            workers.forEach(heads, bh -> {
+                int[] ids = new int[tokens];
+                for (int n = 0; n < tokens; n++) {
+                    ids[n] = clusterIds[stage][bh * tokens + n] & 0xFF;
+                }
+                float[] c = new float[kc * dim];
+                Bf16.toFloats(centroids[stage], bh * kc * dim, c, 0, kc * dim);
+                kernels.subtractCentroids(residual[bh], tokens, dim, ids, c, residual[bh]);
+            });
+        }
+        return quantize(x, config, residual, clusterIds, centroids, new int[config.stages()]);
+    }
+
+    /**
+     * The checks of {@link #encodeWithClustering}, shared with the other implementations: a compatible
+     * config, finite input, T stages of ids below Kc and finite centroids of the right sizes.
+     */
+    public static void validateClustering(KvTensor x, QuantConfig config, byte[][] clusterIds, short[][] centroids) {
         validate(x, config);
         int heads = x.headCount();
         int tokens = x.tokens();
@@ -142,20 +168,6 @@ public final class KernelCodec implements QvgCodec {
                 }
             }
         }
-        float[][] residual = headsAsFloats(x);
-        for (int t = 0; t < config.stages(); t++) {
-            int stage = t;
-            workers.forEach(heads, bh -> {
-                int[] ids = new int[tokens];
-                for (int n = 0; n < tokens; n++) {
-                    ids[n] = clusterIds[stage][bh * tokens + n] & 0xFF;
-                }
-                float[] c = new float[kc * dim];
-                Bf16.toFloats(centroids[stage], bh * kc * dim, c, 0, kc * dim);
-                kernels.subtractCentroids(residual[bh], tokens, dim, ids, c, residual[bh]);
-            });
-        }
-        return quantize(x, config, residual, clusterIds, centroids, new int[config.stages()]);
     }
 
     private QuantizedSpan quantize(KvTensor x, QuantConfig config, float[][] residual, byte[][] ids,
@@ -210,7 +222,8 @@ public final class KernelCodec implements QvgCodec {
         return new KvTensor(x.name() + "." + what, x.batch(), x.heads(), x.tokens(), x.dim(), out);
     }
 
-    private static void validate(KvTensor x, QuantConfig config) {
+    /** The input checks of {@link #encode}: a config compatible with D and finite input. */
+    public static void validate(KvTensor x, QuantConfig config) {
         config.requireCompatible(x.name(), x.dim());
         x.requireFinite();
     }
