@@ -2,11 +2,11 @@
 // Contraction of a*b+c into one fma would change results: every source turns it off (SPEC §10).
 #pragma OPENCL FP_CONTRACT OFF
 
-// bf16 round to nearest even; NaN quietened keeping sign and top payload bits (SPEC §2.1).
+// bf16 round to nearest even; every NaN becomes the canonical quiet NaN 0x7FC0 (SPEC §2.1).
 inline ushort bf16_bits(float f) {
     uint b = as_uint(f);
     if ((b & 0x7FFFFFFFu) > 0x7F800000u) {
-        return (ushort) ((b >> 16) | 0x0040u);
+        return (ushort) 0x7FC0u;
     }
     return (ushort) ((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
 }

@@ -40,7 +40,7 @@ class OpenClKernelsTest {
     /**
      * bf16 values with the awkward cases mixed in: ±0, subnormals, ties, duplicates, FP8 limits. No
      * magnitudes near the bf16 maximum: their sums overflow to inf − inf, and the sign of that NaN is
-     * the hardware's choice (the property tests cover them, comparing NaN as NaN).
+     * the hardware's choice before it is stored as the canonical NaN (the property tests cover them).
      */
     static float[] nasty(Random r, int n) {
         float[] special = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, 0x1p-126f, 0x1p-10f, -0x1p-10f, 0.5f, -0.5f,

@@ -130,7 +130,7 @@ public abstract sealed class SimdAttention implements AttentionKernels
     /**
      * One channel per lane: the code to float (exact), times the scale, plus the zero point (separate
      * IEEE operations, as the scalar expression), plus each stage's centroid in order, then bf16
-     * rounding by integer operations exactly as {@link Bf16#fromFloat} (ties to even; NaN quietened).
+     * rounding by integer operations exactly as {@link Bf16#fromFloat} (ties to even; NaN canonical).
      */
     @Override
     public final void dequantize(int[] codes, int from, int g, float scale, float zero, int m, boolean asymmetric,
@@ -153,8 +153,7 @@ public abstract sealed class SimdAttention implements AttentionKernels
             IntVector bits = (IntVector) acc.reinterpretAsInts();
             IntVector rounded = bits.add(0x7FFF).add(bits.lanewise(VectorOperators.LSHR, 16).and(1)).and(0xFFFF0000);
             VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
-            IntVector quiet = bits.lanewise(VectorOperators.LSHR, 16).or(0x0040).lanewise(VectorOperators.LSHL, 16);
-            rounded.blend(quiet, nan).reinterpretAsFloats().intoArray(out, outOffset + i - from);
+            rounded.blend(0x7FC0_0000, nan).reinterpretAsFloats().intoArray(out, outOffset + i - from);
         }
         for (; i < from + g; i++) {
             float acc = asymmetric ? codes[i] * scale + zero : (codes[i] - m) * scale;
