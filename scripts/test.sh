@@ -20,3 +20,13 @@ echo "test: JDK $(java_major "$JAVA_HOME") at $JAVA_HOME"
 
 echo "== 1/3: all modules, default vector width"
 mvn -B verify
+
+# The SIMD kernels and properties again with 128-bit vectors: results must not depend on the width.
+echo "== 2/3: SIMD tests and properties with -XX:MaxVectorSize=16 (128-bit vectors)"
+mvn -B -pl kernels-simd,property-tests -am verify -Dsurefire.extraArgs=-XX:MaxVectorSize=16 \
+  -Dtest='io.qvg4j.simd.**' -Dsurefire.failIfNoSpecifiedTests=false
+
+# Without jdk.incubator.vector the provider must fall back to the reference and say why.
+echo "== 3/3: without --add-modules jdk.incubator.vector (the scalar fallback)"
+mvn -B -pl kernels-simd,property-tests -am verify -Dtest.vector.flag= \
+  -Dtest='io.qvg4j.simd.**' -Dsurefire.failIfNoSpecifiedTests=false

@@ -7,14 +7,53 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * A NumPy array as read from a {@code .npy} file: its dtype, C-order shape and little-endian data.
+ * An array as read from a tensor file ({@code .npy}, {@code .npz} member or {@code .safetensors} tensor): its
+ * dtype, C-order shape and little-endian data (a view of a mapped file, or of a heap buffer).
  *
  * @param name where it came from, for error messages (file, or file:member)
  */
 public record NpyArray(String name, NpyDtype dtype, long[] shape, ByteBuffer data) {
 
     public NpyArray {
+        shape = shape.clone();
         data = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        if (Npy.elementCount(shape, name) * dtype.size() != data.remaining()) {
+            throw new InvalidInputException(name + ": " + data.remaining() + " data bytes do not fill shape "
+                    + Arrays.toString(shape) + " of " + dtype.descr());
+        }
+    }
+
+    public static NpyArray ofUint16(String name, short[] values, long... shape) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+        b.asShortBuffer().put(values);
+        return new NpyArray(name, NpyDtype.UINT16, shape, b);
+    }
+
+    public static NpyArray ofFloat16Bits(String name, short[] values, long... shape) {
+        return new NpyArray(name, NpyDtype.FLOAT16, shape, ofUint16(name, values, shape).data());
+    }
+
+    public static NpyArray ofUint8(String name, byte[] values, long... shape) {
+        return new NpyArray(name, NpyDtype.UINT8, shape, ByteBuffer.wrap(values.clone()));
+    }
+
+    public static NpyArray ofInt32(String name, int[] values, long... shape) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asIntBuffer().put(values);
+        return new NpyArray(name, NpyDtype.INT32, shape, b);
+    }
+
+    public static NpyArray ofFloat32(String name, float[] values, long... shape) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(values);
+        return new NpyArray(name, NpyDtype.FLOAT32, shape, b);
+    }
+
+    /** The raw little-endian bytes. */
+    public byte[] bytes() {
+        byte[] out = new byte[data.remaining()];
+        data.duplicate().get(out);
+        return out;
     }
 
     public long elementCount() {

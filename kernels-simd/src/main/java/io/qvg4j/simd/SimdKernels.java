@@ -1,5 +1,6 @@
 package io.qvg4j.simd;
 
+import io.qvg4j.baseline.Baselines;
 import io.qvg4j.kernel.QvgKernels;
 import io.qvg4j.kernel.ScalarKernels;
 import io.qvg4j.numeric.Bf16;
@@ -24,8 +25,8 @@ import java.util.Arrays;
  * Lanes never run along a sum whose order the contract fixes: dot products put lanes across centroids
  * and walk d in order (one fused multiply-add per d, from +0), centroid sums put lanes across d and
  * walk tokens in order, and the block quantizer's reductions (max, min) do not depend on order. The
- * two fake-quant baselines delegate to the scalar reference (SPEC §9 rounds through double per element
- * and is not on the encode or decode path).
+ * NVFP4 baseline delegates to the scalar reference (its E2M1 rounding goes through double per element,
+ * SPEC §9.3, and it is not on the encode or decode path); bit packing and unpacking stay scalar.
  */
 public abstract sealed class SimdKernels implements QvgKernels permits SimdKernels.W128, SimdKernels.W256, SimdKernels.W512 {
     /** Token rows per assignment micro-kernel call; rows of a ragged tail repeat the last row. */
@@ -308,13 +309,13 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
 
     /**
      * Per lane, the float bits of the value rounded to bf16 (SPEC §2.1): the low 16 bits cleared after
-     * adding 0x7FFF plus the kept LSB (ties to even); NaN keeps sign and top payload, quietened.
+     * adding 0x7FFF plus the kept LSB (ties to even); every NaN becomes the canonical 0x7FC0.
      */
     private static IntVector bf16Bits(FloatVector v) {
         IntVector bits = v.reinterpretAsInts();
         IntVector rounded = bits.add(bits.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7FFF).and(0xFFFF_0000);
         VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
-        return rounded.blend(bits.or(0x0040_0000).and(0xFFFF_0000), nan);
+        return rounded.blend(0x7FC0_0000, nan);
     }
 
     /** Smoothing (SPEC §4), lanes() across d: bf16(x − c). The tail of a row is done by the scalar rule. */
@@ -528,10 +529,53 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
 
     // ---------------------------------------------------------------- baselines (SPEC §9)
 
-    /** Delegates to the reference: the baseline rounds through double per element (SPEC §9.3). */
+    /**
+     * {@code naive-int<bits>} (SPEC §9.1): the block scale by the reference rule
+     * ({@link Baselines#blockScale}), then per lane y = bf16(x / s) (IEEE division), q = clamp(rint(y),
+     * −m, m), out = bf16(q·s). Partial vectors (G not a multiple of the lane count) use masks.
+     */
     @Override
     public void rtnBlockwise(short[] in, short[] out, int from, int to, int groupSize, int bits) {
-        ScalarKernels.INSTANCE.rtnBlockwise(in, out, from, to, groupSize, bits);
+        int m = (1 << (bits - 1)) - 1;
+        for (int b = from; b < to; b += groupSize) {
+            FloatVector s = FloatVector.broadcast(fs(), Baselines.blockScale(in, b, groupSize, m));
+            for (int i = 0; i < groupSize; i += lanes()) {
+                VectorMask<Float> live = fs().indexInRange(i, groupSize);
+                ShortVector x = ShortVector.fromArray(ss(), in, b + i, live.cast(ss()));
+                FloatVector y = bf16Bits(widen(x).div(s)).reinterpretAsFloats();
+                FloatVector q = clamp(rint(y), m);
+                narrow(bf16Bits(q.mul(s))).intoArray(out, b + i, live.cast(ss()));
+            }
+        }
+    }
+
+    /** bf16 patterns to the floats they denote: sign-extended to int, shifted into the top half. */
+    private FloatVector widen(ShortVector bf16) {
+        return ((IntVector) bf16.convertShape(VectorOperators.S2I, is(), 0)).lanewise(VectorOperators.LSHL, 16)
+                .reinterpretAsFloats();
+    }
+
+    /** The bf16 patterns of float bits already rounded by {@link #bf16Bits}. */
+    private ShortVector narrow(IntVector roundedBits) {
+        return (ShortVector) roundedBits.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.I2S, ss(), 0);
+    }
+
+    /**
+     * {@link Math#rint} (half to even) for |y| < 2^23 by adding and subtracting 2^23 in the default
+     * rounding mode, sign restored (so −0.3 → −0); larger magnitudes are already integers, NaN passes.
+     */
+    private static FloatVector rint(FloatVector y) {
+        FloatVector a = y.abs();
+        FloatVector r = a.add(0x1p23f).sub(0x1p23f);
+        VectorMask<Float> small = a.compare(VectorOperators.LT, 0x1p23f);
+        return a.blend(r, small).reinterpretAsInts().or(y.reinterpretAsInts().and(0x8000_0000)).reinterpretAsFloats();
+    }
+
+    /** max(−m, min(m, q)) as the reference writes it: −0 stays −0, NaN stays the same NaN. */
+    private static FloatVector clamp(FloatVector q, int m) {
+        FloatVector hi = q.broadcast(m);
+        FloatVector lo = q.broadcast(-m);
+        return q.blend(hi, q.compare(VectorOperators.GT, hi)).blend(lo, q.compare(VectorOperators.LT, lo));
     }
 
     /** Delegates to the reference, as {@link #rtnBlockwise}. */

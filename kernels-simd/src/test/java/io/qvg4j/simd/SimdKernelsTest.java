@@ -215,6 +215,29 @@ class SimdKernelsTest {
         }
     }
 
+    @Test
+    void rtnRoundsExactTiesToEven() {
+        // With amax = m the block scale is 1, so every (k + 0.5) below is an exact tie for rint.
+        float[] block = {7f, 0.5f, 1.5f, 2.5f, -0.5f, -2.5f, 3.5f, -6.5f, 0.3f, -0.3f, 0f, -0f, 4.5f, 5.5f, 6.5f, -7f};
+        for (int bits : new int[] {2, 3, 4, 8}) {
+            int m = (1 << (bits - 1)) - 1;
+            short[] in = new short[block.length * 3];
+            for (int i = 0; i < in.length; i++) {
+                float v = block[i % block.length];
+                in[i] = Bf16.fromFloat(i % block.length == 0 ? m : v);
+            }
+            for (QvgKernels simd : Widths.all()) {
+                for (int g : new int[] {4, 16, 48}) {
+                    short[] a = new short[in.length];
+                    short[] b = new short[in.length];
+                    REF.rtnBlockwise(in, a, 0, in.length, g, bits);
+                    simd.rtnBlockwise(in, b, 0, in.length, g, bits);
+                    assertArrayEquals(a, b, simd + " rtn int" + bits + " G=" + g + " on exact ties");
+                }
+            }
+        }
+    }
+
     static void assertBits(float[] expected, float[] actual, String what) {
         for (int i = 0; i < expected.length; i++) {
             if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {

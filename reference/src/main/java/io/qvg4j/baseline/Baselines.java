@@ -18,7 +18,7 @@ public final class Baselines {
      * The block's scale: {@code bf16(max(amax / divisor, 1e-10))}, rounded to E4M3 with ties away
      * (SPEC §9.3), to bf16, clamped to [2^−9, 448] and rounded to bf16 again.
      */
-    static float blockScale(short[] in, int offset, int g, float divisor) {
+    public static float blockScale(short[] in, int offset, int g, float divisor) {
         float amax = 0f;
         for (int i = 0; i < g; i++) {
             amax = Math.max(amax, Math.abs(Bf16.toFloat(in[offset + i])));

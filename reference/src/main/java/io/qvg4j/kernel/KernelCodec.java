@@ -39,18 +39,64 @@ public final class KernelCodec implements QvgCodec {
     @Override
     public QuantizedSpan encode(KvTensor x, QuantConfig config, int[][][] initIndices) {
         validate(x, config);
+        InitIndices.validate(initIndices, config.stages(), x.headCount(), config.centroids(), x.tokens());
+        return cluster(x, config, (kmeans, residual, t) -> kmeans.run(residual, x.tokens(), x.dim(),
+                config.centroids(), config.maxIters(), config.tolerance(), initIndices[t]));
+    }
+
+    /**
+     * As {@link #encode}, but stage t's k-means of head bh starts from the centroid table
+     * {@code initCentroids[t][bh]} ({@code [Kc, D]}, finite) instead of sampled tokens: the warm start
+     * that reuses an earlier span's tables.
+     */
+    public QuantizedSpan encodeFromCentroids(KvTensor x, QuantConfig config, float[][][] initCentroids) {
+        validate(x, config);
+        int kc = config.centroids();
+        if (initCentroids.length != config.stages()) {
+            throw new InvalidInputException("initial centroids: " + initCentroids.length
+                    + " stages given, config has T = " + config.stages());
+        }
+        for (int t = 0; t < initCentroids.length; t++) {
+            if (initCentroids[t].length != x.headCount()) {
+                throw new InvalidInputException("initial centroids: stage " + t + " has " + initCentroids[t].length
+                        + " heads, the tensor has B·H = " + x.headCount());
+            }
+            for (int bh = 0; bh < x.headCount(); bh++) {
+                float[] c = initCentroids[t][bh];
+                if (c.length != kc * x.dim()) {
+                    throw new InvalidInputException("initial centroids: stage " + t + ", head " + bh + " has "
+                            + c.length + " values, expected Kc·D = " + kc * x.dim());
+                }
+                for (int i = 0; i < c.length; i++) {
+                    if (!Float.isFinite(c[i])) {
+                        throw new InvalidInputException("initial centroids: stage " + t + ", head " + bh
+                                + ", value " + i + " is not finite");
+                    }
+                }
+            }
+        }
+        return cluster(x, config, (kmeans, residual, t) -> kmeans.run(residual, x.tokens(), x.dim(), kc,
+                config.maxIters(), config.tolerance(), initCentroids[t]));
+    }
+
+    /** One stage's k-means on the current residuals. */
+    private interface StageClustering {
+        KMeans.Result run(KMeans kmeans, float[][] residual, int stage);
+    }
+
+    /** The PRQ stages (SPEC §5): cluster, subtract, repeat; then the block quantizer. */
+    private QuantizedSpan cluster(KvTensor x, QuantConfig config, StageClustering clustering) {
         int heads = x.headCount();
         int tokens = x.tokens();
         int dim = x.dim();
         int kc = config.centroids();
-        InitIndices.validate(initIndices, config.stages(), heads, kc, tokens);
         float[][] residual = headsAsFloats(x);
         byte[][] ids = new byte[config.stages()][];
         short[][] centroids = new short[config.stages()][];
         int[] iterations = new int[config.stages()];
         KMeans kmeans = new KMeans(kernels, workers);
         for (int t = 0; t < config.stages(); t++) {
-            KMeans.Result r = kmeans.run(residual, tokens, dim, kc, config.maxIters(), config.tolerance(), initIndices[t]);
+            KMeans.Result r = clustering.run(kmeans, residual, t);
             workers.forEach(heads, bh -> kernels.subtractCentroids(residual[bh], tokens, dim, r.ids()[bh],
                     r.centroids()[bh], residual[bh]));
             ids[t] = new byte[heads * tokens];
@@ -70,6 +116,32 @@ public final class KernelCodec implements QvgCodec {
 
     @Override
     public QuantizedSpan encodeWithClustering(KvTensor x, QuantConfig config, byte[][] clusterIds, short[][] centroids) {
+        validateClustering(x, config, clusterIds, centroids);
+        int heads = x.headCount();
+        int tokens = x.tokens();
+        int dim = x.dim();
+        int kc = config.centroids();
+        float[][] residual = headsAsFloats(x);
+        for (int t = 0; t < config.stages(); t++) {
+            int stage = t;
+            workers.forEach(heads, bh -> {
+                int[] ids = new int[tokens];
+                for (int n = 0; n < tokens; n++) {
+                    ids[n] = clusterIds[stage][bh * tokens + n] & 0xFF;
+                }
+                float[] c = new float[kc * dim];
+                Bf16.toFloats(centroids[stage], bh * kc * dim, c, 0, kc * dim);
+                kernels.subtractCentroids(residual[bh], tokens, dim, ids, c, residual[bh]);
+            });
+        }
+        return quantize(x, config, residual, clusterIds, centroids, new int[config.stages()]);
+    }
+
+    /**
+     * The checks of {@link #encodeWithClustering}, shared with the other implementations: a compatible
+     * config, finite input, T stages of ids below Kc and finite centroids of the right sizes.
+     */
+    public static void validateClustering(KvTensor x, QuantConfig config, byte[][] clusterIds, short[][] centroids) {
         validate(x, config);
         int heads = x.headCount();
         int tokens = x.tokens();
@@ -96,20 +168,6 @@ public final class KernelCodec implements QvgCodec {
                 }
             }
         }
-        float[][] residual = headsAsFloats(x);
-        for (int t = 0; t < config.stages(); t++) {
-            int stage = t;
-            workers.forEach(heads, bh -> {
-                int[] ids = new int[tokens];
-                for (int n = 0; n < tokens; n++) {
-                    ids[n] = clusterIds[stage][bh * tokens + n] & 0xFF;
-                }
-                float[] c = new float[kc * dim];
-                Bf16.toFloats(centroids[stage], bh * kc * dim, c, 0, kc * dim);
-                kernels.subtractCentroids(residual[bh], tokens, dim, ids, c, residual[bh]);
-            });
-        }
-        return quantize(x, config, residual, clusterIds, centroids, new int[config.stages()]);
     }
 
     private QuantizedSpan quantize(KvTensor x, QuantConfig config, float[][] residual, byte[][] ids,
@@ -164,7 +222,8 @@ public final class KernelCodec implements QvgCodec {
         return new KvTensor(x.name() + "." + what, x.batch(), x.heads(), x.tokens(), x.dim(), out);
     }
 
-    private static void validate(KvTensor x, QuantConfig config) {
+    /** The input checks of {@link #encode}: a config compatible with D and finite input. */
+    public static void validate(KvTensor x, QuantConfig config) {
         config.requireCompatible(x.name(), x.dim());
         x.requireFinite();
     }

@@ -36,17 +36,32 @@ public final class KMeans {
      * assigned to, on exhaustion the last ids with the centroids updated from them.
      */
     public Result run(float[][] x, int tokens, int dim, int kc, int maxIters, float tolerance, int[][] init) {
+        float[][] start = new float[x.length][kc * dim];
+        for (int bh = 0; bh < x.length; bh++) {
+            for (int k = 0; k < kc; k++) {
+                System.arraycopy(x[bh], init[bh][k] * dim, start[bh], k * dim, dim);
+            }
+        }
+        return run(x, tokens, dim, kc, maxIters, tolerance, start);
+    }
+
+    /**
+     * The same clustering started from given centroids instead of sampled tokens (a warm start, e.g.
+     * from the previous span's tables). {@code initialCentroids[bh]} is head bh's {@code [Kc, D]} table;
+     * it is copied, never modified. Started from the tokens {@code init[bh]}, this is exactly
+     * {@link #run(float[][], int, int, int, int, float, int[][])}.
+     */
+    public Result run(float[][] x, int tokens, int dim, int kc, int maxIters, float tolerance,
+                      float[][] initialCentroids) {
         int heads = x.length;
-        float[][] centroids = new float[heads][kc * dim];
+        float[][] centroids = new float[heads][];
         float[][] updated = new float[heads][kc * dim];
         float[][] norms = new float[heads][kc];
         int[][] ids = new int[heads][tokens];
         int[][] previous = new int[heads][tokens];
         int[][] counts = new int[heads][kc];
         for (int bh = 0; bh < heads; bh++) {
-            for (int k = 0; k < kc; k++) {
-                System.arraycopy(x[bh], init[bh][k] * dim, centroids[bh], k * dim, dim);
-            }
+            centroids[bh] = initialCentroids[bh].clone();
         }
         // The official rate: f32(changed) · f32(1 / f32(B·H·N)) < f32(tol).
         float perToken = 1.0f / (float) ((long) heads * tokens);

@@ -7,19 +7,23 @@ package io.qvg4j.numeric;
 public final class Bf16 {
     private Bf16() {}
 
+    /** The one NaN pattern qvg4j writes. */
+    public static final short CANONICAL_NAN = 0x7FC0;
+
     /** Exact widening of a bf16 bit pattern to the float it denotes. */
     public static float toFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xFFFF) << 16);
     }
 
     /**
-     * Rounds a float to the nearest bf16, ties to even (SPEC §2.1). NaN stays NaN (quietened, sign and
-     * top payload bits kept); overflow past the largest bf16 becomes infinity, as IEEE rounding does.
+     * Rounds a float to the nearest bf16, ties to even (SPEC §2.1). Every NaN becomes the canonical quiet
+     * NaN 0x7FC0, because the sign and payload of a NaN made by arithmetic (inf − inf) differ between
+     * processors; overflow past the largest bf16 becomes infinity, as IEEE rounding does.
      */
     public static short fromFloat(float f) {
         int bits = Float.floatToRawIntBits(f);
         if ((bits & 0x7FFF_FFFF) > 0x7F80_0000) {
-            return (short) ((bits >>> 16) | 0x0040);
+            return CANONICAL_NAN;
         }
         return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }

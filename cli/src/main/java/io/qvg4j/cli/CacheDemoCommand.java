@@ -1,0 +1,271 @@
+package io.qvg4j.cli;
+
+import io.qvg4j.cache.AttentionErrorBound;
+import io.qvg4j.cache.AttentionKernels;
+import io.qvg4j.cache.CacheAttention;
+import io.qvg4j.cache.CacheMemory;
+import io.qvg4j.cache.CachePolicy;
+import io.qvg4j.cache.QuantizedKVCache;
+import io.qvg4j.cache.ScalarAttention;
+import io.qvg4j.cache.TokenSource;
+import io.qvg4j.io.Npy;
+import io.qvg4j.io.NpyArray;
+import io.qvg4j.kernel.KernelCodec;
+import io.qvg4j.kernel.KernelProvider;
+import io.qvg4j.numeric.Bf16;
+import io.qvg4j.quant.MemoryFootprint;
+import io.qvg4j.quant.QuantConfig;
+import io.qvg4j.quant.QuantizedSpan;
+import io.qvg4j.simd.SimdAttention;
+import io.qvg4j.tensor.InvalidInputException;
+import io.qvg4j.tensor.KvTensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code qvg cache-demo}: streams the city sample through a quantized KV cache and attends over it. */
+@Command(name = "cache-demo", mixinStandardHelpOptions = true,
+        description = {"Stream the shipped city K and V sample ([1,4,7040,128] bf16) frame by frame through a quantized "
+                + "KV cache with a policy of an official integration, then attend over the cache with the K rows of the "
+                + "newest tokens as queries. Prints k-means iterations and error per span, memory against a bf16 cache, "
+                + "the attention error against full-precision attention (with its proven bound), and tokens/s."})
+public final class CacheDemoCommand implements Callable<Integer> {
+
+    @Option(names = "--data", description = "Directory holding city_a_k.npy and city_a_v.npy (default: the repository's conformance/).")
+    Path data;
+
+    @Option(names = "--policy", defaultValue = "hy-worldplay",
+            description = "self-forcing, hy-worldplay, lingbot-v2 or bf16 (default: ${DEFAULT-VALUE}).")
+    String policy;
+
+    @Option(names = "--frame-tokens", defaultValue = "880", description = "Tokens per frame (default: ${DEFAULT-VALUE}, HY-WorldPlay's latent frame).")
+    int frameTokens;
+
+    @Option(names = "--repeat", defaultValue = "1", description = "Stream the sample this many times in a row (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--span-frames", description = "Override the policy's frames per span.")
+    Integer spanFrames;
+
+    @Option(names = "--warm-start", description = "Start each span's k-means from the previous span's centroids.")
+    boolean warmStart;
+
+    @Option(names = "--max-iters", description = "Override the k-means iteration cap (default: the config's, 2).")
+    Integer maxIters;
+
+    @Option(names = "--queries", defaultValue = "64", description = "Queries per head: the K rows of the newest tokens (default: ${DEFAULT-VALUE}).")
+    int queries;
+
+    @Option(names = "--impl", description = "Quantizer kernels: reference or simd (default: simd when it loads, else reference).")
+    String impl;
+
+    @Option(names = "--attention", description = "Attention kernels: reference or simd (default: simd when the Vector API is available).")
+    String attention;
+
+    @Option(names = "--threads", description = "Quantizer worker threads (default: all processors).")
+    Integer threads;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Base seed of the k-means initial indices (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = data != null ? data : DemoCommand.defaultDataDir();
+        int workers = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        if (workers < 1 || repeat < 1 || queries < 1 || frameTokens < 1) {
+            throw new InvalidInputException("--threads, --repeat, --queries and --frame-tokens must be at least 1");
+        }
+        KvTensor k = load(dir, "city_a_k");
+        KvTensor v = load(dir, "city_a_v");
+        if (k.batch() != 1 || !k.shapeString().equals(v.shapeString()) || k.tokens() % frameTokens != 0) {
+            throw new InvalidInputException("cache-demo: K " + k.shapeString() + " and V " + v.shapeString()
+                    + " must be one [1,H,S,D] shape with S a multiple of --frame-tokens " + frameTokens);
+        }
+        QuantConfig config = maxIters != null ? QuantConfig.DEFAULT.withMaxIters(maxIters) : QuantConfig.DEFAULT;
+        CachePolicy p = CachePolicy.preset(policy, config, seed).withWarmStart(warmStart);
+        if (spanFrames != null) {
+            p = p.withSpanFrames(spanFrames);
+        }
+        AttentionKernels kernels = attentionKernels();
+        int heads = k.heads();
+        int dim = k.dim();
+        int perPass = k.tokens() / frameTokens;
+        int frames = perPass * repeat;
+        PrintWriter out = spec.commandLine().getOut();
+        try (KernelCodec codec = new KernelCodec(impl != null ? KernelProvider.byName(impl) : KernelProvider.defaultKernels(), workers)) {
+            out.printf("qvg cache-demo: policy %s (span %d frames, sink %d, keep-recent %d, window %s), %s, warm start %s%n",
+                    p.name(), p.spanFrames(), p.sinkFrames(), p.keepRecentFrames(),
+                    p.windowFrames() == 0 ? "none" : p.windowFrames() + " frames (retain " + p.retainFrames() + ")",
+                    p.spanFrames() == 0 ? "no quantization" : config.toString(), warmStart ? "on" : "off");
+            out.printf("stream: %d frames of %d tokens (%d pass%s over %s), H=%d, D=%d; quantizer %s, %d thread%s; attention %s%n",
+                    frames, frameTokens, repeat, repeat == 1 ? "" : "es", k.shapeString(), heads, dim, codec.name(),
+                    workers, workers == 1 ? "" : "s", kernels.name());
+            QuantizedKVCache cache = new QuantizedKVCache(heads, dim, frameTokens, p, codec);
+            QuantizedKVCache exact = new QuantizedKVCache(heads, dim, frameTokens,
+                    new CachePolicy("bf16", 0, 0, 0, p.windowFrames(), p.retainFrames(), config, 0, false), codec);
+            short[][] kFrames = frames(k, perPass);
+            short[][] vFrames = frames(v, perPass);
+            long ingest = 0;
+            for (int f = 0; f < frames; f++) {
+                long t0 = System.nanoTime();
+                cache.append(kFrames[f % perPass], vFrames[f % perPass]);
+                ingest += System.nanoTime() - t0;
+                exact.append(kFrames[f % perPass], vFrames[f % perPass]);
+            }
+            reportSpans(out, cache, codec, kFrames, vFrames);
+            CacheMemory m = cache.memory();
+            MemoryFootprint qf = m.quantized();
+            out.printf("%nmemory (K+V, %d live frames = %d tokens): %s held vs %s for a bf16 cache, %.2fx smaller%n",
+                    m.liveFrames(), m.liveTokens(), mib(m.totalBytes()), mib(m.bf16Equivalent()), m.compressionRatio());
+            out.printf("  bf16 sink %s + bf16 recent %s + quantized %s (codes %s, scales %s, zeros %s, ids %s, centroids %s)%s%n",
+                    mib(m.sinkBf16Bytes()), mib(m.recentBf16Bytes()), mib(qf.totalBytes()), mib(qf.codeBytes()),
+                    mib(qf.scaleBytes()), mib(qf.zeroBytes()), mib(qf.idBytes()), mib(qf.centroidBytes()),
+                    m.warmTableBytes() > 0 ? " + warm-start tables " + mib(m.warmTableBytes()) : "");
+
+            int q = Math.min(queries, cache.view().tokens());
+            float[] qs = newestKeys(exact.view(), q);
+            CacheAttention attn = new CacheAttention(kernels);
+            TokenSource view = cache.view(kernels);
+            TokenSource exactView = exact.view(kernels);
+            float[] approx = attn.attend(view, qs, q);
+            float[] full = attn.attend(exactView, qs, q);
+            // Timed on a second call each, after the first has been compiled.
+            long a0 = System.nanoTime();
+            attn.attend(view, qs, q);
+            long a1 = System.nanoTime();
+            attn.attend(exactView, qs, q);
+            long a2 = System.nanoTime();
+            double[] bound = AttentionErrorBound.of(exact.view(), cache.view(), qs, q);
+            double maxErr = 0, maxBound = 0, ratio = 0, num = 0, den = 0;
+            for (int i = 0; i < full.length; i++) {
+                double e = Math.abs((double) approx[i] - full[i]);
+                maxErr = Math.max(maxErr, e);
+                maxBound = Math.max(maxBound, bound[i]);
+                ratio = Math.max(ratio, e / bound[i]);
+                num += e * e;
+                den += (double) full[i] * full[i];
+            }
+            long keys = view.tokens();
+            out.printf("%nattention (%d queries/head = K of the newest %d tokens, over %d keys/head):%n", q, q, keys);
+            out.printf("  vs full-precision bf16 attention: rel-L2 %.4f, max abs error %.4g (bound %.4g; worst error/bound %.3f)%n",
+                    Math.sqrt(num / den), maxErr, maxBound, ratio);
+            out.printf("%nspeed: ingest %.0f tokens/s (%d tokens, quantization included, %.3f s)%n",
+                    (double) frames * frameTokens / (ingest / 1e9), (long) frames * frameTokens, ingest / 1e9);
+            out.printf("  attention over this cache %.3f s = %.0f cached tokens/s (x %d queries x %d heads); "
+                            + "over the bf16 cache %.3f s = %.0f tokens/s (second runs; the JMH benchmark measures properly)%n",
+                    (a1 - a0) / 1e9, keys / ((a1 - a0) / 1e9), q, heads, (a2 - a1) / 1e9, keys / ((a2 - a1) / 1e9));
+            out.flush();
+        }
+        return 0;
+    }
+
+    /** Per span: frames, k-means iterations, and the K and V rel-L2 error of its decoded tokens. */
+    private static void reportSpans(PrintWriter out, QuantizedKVCache cache, KernelCodec codec, short[][] kFrames, short[][] vFrames) {
+        int ft = cache.frameTokens();
+        double sumK = 0, sumV = 0, itK = 0, itV = 0;
+        for (QuantizedKVCache.Span s : cache.spans()) {
+            double ek = spanError(codec, s.keys(), s.frames(), kFrames, ft);
+            double ev = spanError(codec, s.values(), s.frames(), vFrames, ft);
+            out.printf("span %d frames [%d,%d]: k-means iterations K %s V %s; rel-L2 K %.4f V %.4f%n", s.index(),
+                    s.frames()[0], s.frames()[s.frames().length - 1], java.util.Arrays.toString(s.keys().iterations()),
+                    java.util.Arrays.toString(s.values().iterations()), ek, ev);
+            sumK += ek;
+            sumV += ev;
+            itK += s.keys().iterations()[0];
+            itV += s.values().iterations()[0];
+        }
+        int n = cache.spans().size();
+        if (n > 0) {
+            out.printf("mean over %d spans: stage-1 iterations K %.2f V %.2f; rel-L2 K %.4f V %.4f%n", n, itK / n, itV / n,
+                    sumK / n, sumV / n);
+        }
+    }
+
+    private static double spanError(KernelCodec codec, QuantizedSpan span, int[] frames, short[][] original, int ft) {
+        short[] deq = codec.decode(span).bits();
+        int heads = span.headCount(), dim = span.dim();
+        double num = 0, den = 0;
+        for (int j = 0; j < frames.length; j++) {
+            short[] src = original[frames[j] % original.length];
+            for (int h = 0; h < heads; h++) {
+                for (int i = 0; i < ft * dim; i++) {
+                    double x = Bf16.toFloat(src[h * ft * dim + i]);
+                    double d = Bf16.toFloat(deq[(h * span.tokens() + j * ft) * dim + i]) - x;
+                    num += d * d;
+                    den += x * x;
+                }
+            }
+        }
+        return Math.sqrt(num / den);
+    }
+
+    /** K rows of the newest q live tokens of every head, {@code [H, q, D]}. */
+    private static float[] newestKeys(TokenSource src, int q) {
+        int dim = src.dim();
+        float[] out = new float[src.heads() * q * dim];
+        float[] kT = new float[dim * q];
+        for (int h = 0; h < src.heads(); h++) {
+            src.keys(h, src.tokens() - q, q, kT, q);
+            for (int i = 0; i < q; i++) {
+                for (int d = 0; d < dim; d++) {
+                    out[(h * q + i) * dim + d] = kT[d * q + i];
+                }
+            }
+        }
+        return out;
+    }
+
+    private AttentionKernels attentionKernels() {
+        String name = attention != null ? attention
+                : ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() ? "simd" : "reference";
+        return switch (name) {
+            case "reference" -> ScalarAttention.INSTANCE;
+            case "simd" -> {
+                if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+                    throw new InvalidInputException("--attention simd: jdk.incubator.vector is not available; "
+                            + "run java with --add-modules jdk.incubator.vector");
+                }
+                yield SimdAttention.create();
+            }
+            default -> throw new InvalidInputException("--attention " + name + ": use reference or simd");
+        };
+    }
+
+    /** The sample cut into frames of {@code [H, frameTokens, D]}. */
+    private short[][] frames(KvTensor x, int count) {
+        short[][] out = new short[count][x.heads() * frameTokens * x.dim()];
+        for (int f = 0; f < count; f++) {
+            for (int h = 0; h < x.heads(); h++) {
+                System.arraycopy(x.bits(), x.headOffset(h) + f * frameTokens * x.dim(), out[f],
+                        h * frameTokens * x.dim(), frameTokens * x.dim());
+            }
+        }
+        return out;
+    }
+
+    private static KvTensor load(Path dir, String name) throws java.io.IOException {
+        Path file = dir.resolve(name + ".npy");
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException(file + ": cache-demo input missing (use --data DIR)");
+        }
+        NpyArray a = Npy.read(file);
+        if (a.shape().length != 4) {
+            throw new InvalidInputException(file + ": shape " + a.shapeString() + " is not [B,H,S,D]");
+        }
+        long[] s = a.shape();
+        return new KvTensor(name, (int) s[0], (int) s[1], (int) s[2], (int) s[3], a.asUint16());
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.3f MiB", bytes / (1024.0 * 1024.0));
+    }
+}

@@ -1,0 +1,44 @@
+package io.qvg4j.cli;
+
+import io.qvg4j.gpu.OpenCl;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** {@code qvg devices} and the corpus through {@code --impl opencl}; skipped where no OpenCL platform exists. */
+class OpenClCommandTest {
+
+    @Test
+    void devicesListsEveryDeviceWithItsIndex() {
+        assumeTrue(OpenCl.available(), "no OpenCL platform: skipped");
+        CliRun run = CliRun.of("devices");
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("  device 0: "), run.out());
+        assertTrue(run.out().contains("fp64 "), run.out());
+    }
+
+    @Test
+    void everyCorpusCasePassesWithOpenCl() throws Exception {
+        assumeTrue(OpenCl.available(), "no OpenCL platform: skipped");
+        CliRun run = CliRun.of("conformance", CliRun.corpus().toString(), "--impl", "opencl", "--device", "0");
+        List<String> lines = run.out().lines().toList();
+        assertEquals(0, run.exit(), run.out() + run.err());
+        long cases = Files.readAllLines(CliRun.corpus().resolve("cases.jsonl")).stream().filter(l -> !l.isBlank()).count();
+        assertEquals("conformance: " + cases + "/" + cases + " cases pass", lines.get(lines.size() - 1));
+        assertEquals(cases, lines.stream().filter(l -> l.startsWith("PASS ") && l.contains("downstream bit-exact")).count(), run.out());
+    }
+
+    @Test
+    void aMissingDeviceIsOneLineAndExitTwo() {
+        assumeTrue(OpenCl.available(), "no OpenCL platform: skipped");
+        CliRun run = CliRun.of("conformance", CliRun.corpus().toString(), "--impl", "opencl", "--device", "99");
+        assertEquals(2, run.exit());
+        assertEquals(1, run.err().lines().count(), run.err());
+        assertTrue(run.err().startsWith("qvg: --device 99: no such OpenCL device"), run.err());
+    }
+}

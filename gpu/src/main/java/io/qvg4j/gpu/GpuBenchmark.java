@@ -1,0 +1,155 @@
+package io.qvg4j.gpu;
+
+import io.qvg4j.kernel.KernelCodec;
+import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.numeric.Bf16;
+import io.qvg4j.quant.QuantConfig;
+import io.qvg4j.quant.QuantizedSpan;
+import io.qvg4j.tensor.KvTensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+
+/**
+ * Times encode and decode of one bf16 tensor on an OpenCL device, for the default (T=1, G=64, 2
+ * k-means iterations) and QVG-Pro (T=4, G=16, 5 iterations) configurations: warm-up runs excluded,
+ * the median of the timed runs, wall time and device time from profiling events (kernels and
+ * transfers apart). With {@code --check} it also compares the device's bytes with the reference
+ * codec's on all host threads.
+ * <pre>java --enable-native-access=ALL-UNNAMED -cp qvg.jar io.qvg4j.gpu.GpuBenchmark [--device N]
+ *     [--heads 32] [--tokens 29640] [--dim 128] [--warmup 2] [--reps 7] [--check]</pre>
+ */
+public final class GpuBenchmark {
+    private GpuBenchmark() {}
+
+    /** The official Triton figures for [1,32,29640,128] on an H200, ms: encode, decode. */
+    private static final Map<String, double[]> OFFICIAL = Map.of("default", new double[]{2.5, 0.25}, "pro", new double[]{26.6, 0.31});
+
+    public static void main(String[] args) {
+        int device = 0;
+        int heads = 32;
+        int tokens = 29640;
+        int dim = 128;
+        int warmup = 2;
+        int reps = 7;
+        boolean check = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--device" -> device = Integer.parseInt(args[++i]);
+                case "--heads" -> heads = Integer.parseInt(args[++i]);
+                case "--tokens" -> tokens = Integer.parseInt(args[++i]);
+                case "--dim" -> dim = Integer.parseInt(args[++i]);
+                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--check" -> check = true;
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        KvTensor x = clustered(1, heads, tokens, dim);
+        try (OpenClCodec gpu = OpenClCodec.open(1, device)) {
+            OpenCl.DeviceInfo d = gpu.device();
+            System.out.printf("device %d: %s (%s, %s)%n", d.index(), d.name(), d.version(), d.driver());
+            System.out.printf("tensor %s bf16, synthetic clustered data (seed 1); %d warm-up + %d timed runs, medians%n",
+                    x.shapeString(), warmup, reps);
+            run(gpu, x, "default", QuantConfig.DEFAULT, warmup, reps, check);
+            run(gpu, x, "pro", QuantConfig.PRO, warmup, reps, check);
+        }
+    }
+
+    private static void run(OpenClCodec gpu, KvTensor x, String label, QuantConfig config, int warmup, int reps,
+                            boolean check) {
+        int[][][] init = InitIndices.fromSeed(7, config.stages(), x.headCount(), config.centroids(), x.tokens());
+        List<double[]> enc = new ArrayList<>();
+        List<double[]> dec = new ArrayList<>();
+        Profile lastEncode = null;
+        QuantizedSpan span = null;
+        for (int i = 0; i < warmup + reps; i++) {
+            long t0 = System.nanoTime();
+            span = gpu.encode(x, config, init);
+            long t1 = System.nanoTime();
+            Profile pe = gpu.lastProfile();
+            gpu.decode(span);
+            long t2 = System.nanoTime();
+            Profile pd = gpu.lastProfile();
+            if (i >= warmup) {
+                enc.add(new double[]{(t1 - t0) / 1e6, pe.kernelNanos() / 1e6, pe.transferNanos() / 1e6});
+                dec.add(new double[]{(t2 - t1) / 1e6, pd.kernelNanos() / 1e6, pd.transferNanos() / 1e6});
+                lastEncode = pe;
+            }
+        }
+        double[] e = medians(enc);
+        double[] d = medians(dec);
+        // The official figures are for [1,32,29640,128] only.
+        double[] official = x.shapeString().equals("[1,32,29640,128]") ? OFFICIAL.get(label) : null;
+        System.out.printf("%n%s: %s; k-means iterations %s%n", label, config, Arrays.toString(span.iterations()));
+        System.out.printf("  encode: wall %.2f ms | kernels %.2f ms | transfers %.2f ms%s%n", e[0], e[1], e[2], versus(e[1], official, 0));
+        System.out.printf("  decode: wall %.2f ms | kernels %.2f ms | transfers %.2f ms%s%n", d[0], d[1], d[2], versus(d[1], official, 1));
+        StringBuilder per = new StringBuilder("  encode kernels (last run, ms):");
+        lastEncode.perKernelNanos().forEach((name, ns) -> per.append(String.format(" %s %.2f", name, ns / 1e6)));
+        System.out.println(per);
+        if (check) {
+            checkAgainstReference(gpu, x, config, init, span);
+        }
+    }
+
+    private static void checkAgainstReference(OpenClCodec gpu, KvTensor x, QuantConfig config, int[][][] init,
+                                              QuantizedSpan span) {
+        {
+            long t0 = System.nanoTime();
+            try (KernelCodec ref = new KernelCodec(ScalarKernels.INSTANCE, Runtime.getRuntime().availableProcessors())) {
+                QuantizedSpan expected = ref.encode(x, config, init);
+                boolean same = Arrays.equals(expected.packed(), span.packed()) && Arrays.equals(expected.scales(), span.scales())
+                        && Arrays.equals(expected.iterations(), span.iterations())
+                        && IntStream.range(0, config.stages()).allMatch(t -> Arrays.equals(expected.clusterIds()[t], span.clusterIds()[t])
+                                && Arrays.equals(expected.centroids()[t], span.centroids()[t]));
+                boolean decodeSame = Arrays.equals(ref.decode(expected).bits(), gpu.decode(span).bits());
+                System.out.printf("  check against the reference (%d host threads, %.1f s): encode %s, decode %s%n",
+                        ref.threads(), (System.nanoTime() - t0) / 1e9, same ? "bit-identical" : "DIFFERS",
+                        decodeSame ? "bit-identical" : "DIFFERS");
+            }
+        }
+    }
+
+    private static String versus(double kernelMs, double[] official, int which) {
+        return official == null ? "" : String.format(" | official Triton %.2f ms -> kernels %.1fx official",
+                official[which], kernelMs / official[which]);
+    }
+
+    /** Per column, the median of the rows. */
+    private static double[] medians(List<double[]> rows) {
+        double[] out = new double[rows.get(0).length];
+        for (int c = 0; c < out.length; c++) {
+            int col = c;
+            double[] v = rows.stream().mapToDouble(r -> r[col]).sorted().toArray();
+            out[c] = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        }
+        return out;
+    }
+
+    /** bf16 data around 64 random centres per head with a per-channel offset, like a KV cache. */
+    static KvTensor clustered(long seed, int heads, int tokens, int dim) {
+        short[] bits = new short[heads * tokens * dim];
+        IntStream.range(0, heads).parallel().forEach(h -> {
+            SplittableRandom r = new SplittableRandom(seed * 1_000_003 + h);
+            float[][] centres = new float[64][dim];
+            for (float[] c : centres) {
+                for (int i = 0; i < dim; i++) {
+                    c[i] = (float) (r.nextDouble() * 6 - 3);
+                }
+            }
+            for (int n = 0; n < tokens; n++) {
+                float[] c = centres[r.nextInt(centres.length)];
+                int base = (h * tokens + n) * dim;
+                for (int i = 0; i < dim; i++) {
+                    bits[base + i] = Bf16.fromFloat(c[i] + (float) (r.nextDouble() - 0.5));
+                }
+            }
+        });
+        return new KvTensor("bench", 1, heads, tokens, dim, bits);
+    }
+}

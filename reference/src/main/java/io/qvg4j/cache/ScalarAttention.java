@@ -1,0 +1,49 @@
+package io.qvg4j.cache;
+
+import io.qvg4j.numeric.Bf16;
+
+/** The reference {@link AttentionKernels}: the loops exactly as the interface states them. */
+public final class ScalarAttention implements AttentionKernels {
+
+    public static final ScalarAttention INSTANCE = new ScalarAttention();
+
+    private ScalarAttention() {}
+
+    @Override
+    public String name() {
+        return "reference";
+    }
+
+    @Override
+    public void scores(float[] q, int qOffset, float[] kT, int ld, int n, int dim, float scale, float[] scores, int sOffset) {
+        for (int i = 0; i < n; i++) {
+            float dot = 0f;
+            for (int d = 0; d < dim; d++) {
+                dot = Math.fma(q[qOffset + d], kT[d * ld + i], dot);
+            }
+            scores[sOffset + i] = dot * scale;
+        }
+    }
+
+    @Override
+    public void accumulate(float[] p, int pOffset, float[] v, int n, int dim, float[] acc, int accOffset) {
+        for (int i = 0; i < n; i++) {
+            float w = p[pOffset + i];
+            for (int d = 0; d < dim; d++) {
+                acc[accOffset + d] = Math.fma(w, v[i * dim + d], acc[accOffset + d]);
+            }
+        }
+    }
+
+    @Override
+    public void dequantize(int[] codes, int from, int g, float scale, float zero, int m, boolean asymmetric,
+                           float[][] centroids, int[] base, int stages, float[] out, int outOffset) {
+        for (int i = from; i < from + g; i++) {
+            float acc = asymmetric ? codes[i] * scale + zero : (codes[i] - m) * scale;
+            for (int t = 0; t < stages; t++) {
+                acc += centroids[t][base[t] + i];
+            }
+            out[outOffset + i - from] = Bf16.round(acc);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package io.qvg4j.cache;
+
+import io.qvg4j.numeric.Bf16;
+import io.qvg4j.tensor.InvalidInputException;
+import io.qvg4j.tensor.KvTensor;
+
+/**
+ * The keys and values attention reads, token by token in stream order, as floats holding bf16 values.
+ * A source may keep scratch buffers: use one from one thread at a time.
+ */
+public interface TokenSource {
+
+    int heads();
+
+    int dim();
+
+    int tokens();
+
+    /** Keys of tokens [from, from+n) of a head, transposed: channel d of token from+i at {@code out[d·ld + i]}. */
+    void keys(int head, int from, int n, float[] out, int ld);
+
+    /** Values of tokens [from, from+n) of a head, row-major: channel d of token from+i at {@code out[i·dim + d]}. */
+    void values(int head, int from, int n, float[] out);
+
+    /** A dense bf16 K and V pair of batch 1, e.g. the unquantized stream. */
+    static TokenSource of(KvTensor keys, KvTensor values) {
+        if (keys.batch() != 1 || values.batch() != 1 || keys.heads() != values.heads() || keys.tokens() != values.tokens()
+                || keys.dim() != values.dim()) {
+            throw new InvalidInputException("attention: K " + keys.shapeString() + " and V " + values.shapeString()
+                    + " must have the same shape with batch 1");
+        }
+        return new TokenSource() {
+            @Override
+            public int heads() {
+                return keys.heads();
+            }
+
+            @Override
+            public int dim() {
+                return keys.dim();
+            }
+
+            @Override
+            public int tokens() {
+                return keys.tokens();
+            }
+
+            @Override
+            public void keys(int head, int from, int n, float[] out, int ld) {
+                int dim = keys.dim();
+                for (int i = 0; i < n; i++) {
+                    int src = keys.headOffset(head) + (from + i) * dim;
+                    for (int d = 0; d < dim; d++) {
+                        out[d * ld + i] = Bf16.toFloat(keys.bits()[src + d]);
+                    }
+                }
+            }
+
+            @Override
+            public void values(int head, int from, int n, float[] out) {
+                Bf16.toFloats(values.bits(), values.headOffset(head) + from * values.dim(), out, 0, n * values.dim());
+            }
+        };
+    }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Reproduces the OpenCL run on an NVIDIA GPU machine that has no Java (the H200 of docs/gpu.md).
+#
+#   scripts/h200-run.sh prepare [DIR]   here (JDK 25 + Maven): builds qvg.jar, the OpenCL tests and their
+#                                       jars and a jlink'ed JDK 25 runtime (jdk.tar.gz) into DIR (default
+#                                       .devrun, ignored by git), with this script
+#   bash DIR/h200-run.sh device         there, DIR inside the checkout (the corpus is ../conformance): prints nvidia-smi -L, qvg devices, the
+#                                       corpus with --impl opencl, the OpenCL tests (JUnit summary) and
+#                                       the encode/decode timings of GpuBenchmark, then one more run of
+#                                       each configuration checked against the reference codec on the host
+#                                       (bit-identical or not). Exit status 1 if any step fails.
+# Variables: DEVICE (index from 'qvg devices', default 0), EXAMPLES (property examples, default 40),
+# BENCH_ARGS (extra GpuBenchmark options, e.g. "--heads 2 --tokens 1000" for a quick try).
+set -euo pipefail
+
+prepare() {
+  local root dir jdk
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  dir="$(mkdir -p "${1:-$root/.devrun}" && cd "${1:-$root/.devrun}" && pwd)"
+  jdk="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+  export JAVA_HOME="$jdk" MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow ${MAVEN_OPTS:-}"
+  cd "$root"
+  mvn -B ${MVN_FLAGS:-} -pl cli,property-tests -am install -DskipTests
+  rm -rf "$dir/lib" "$dir/gpu-tests" "$dir/property-tests" "$dir/jdk"
+  mvn -B ${MVN_FLAGS:-} -pl property-tests dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$dir/lib"
+  cp -r gpu/target/test-classes "$dir/gpu-tests"
+  cp -r property-tests/target/test-classes "$dir/property-tests"
+  cp cli/target/qvg.jar scripts/h200-run.sh "$dir/"
+  # JOCL needs java.base and java.logging (jdeps); the launcher loads the Vector API module.
+  "$jdk/bin/jlink" --add-modules java.base,java.logging,jdk.incubator.vector,jdk.unsupported \
+    --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$dir/jdk"
+  tar -C "$dir" -czf "$dir/jdk.tar.gz" jdk
+  rm -rf "$dir/jdk"
+  du -sh "$dir"
+}
+
+device() {
+  local dir java status=0
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  mkdir -p /tmp/qvg-runtime && tar -C /tmp/qvg-runtime -xzf "$dir/jdk.tar.gz"
+  java=(/tmp/qvg-runtime/jdk/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector)
+  # NVIDIA's OpenCL: without these the ICD loader there finds no NVIDIA platform. libjsig chains the
+  # JVM's signal handlers with the driver's; without it the JVM died of SIGSEGV under load there.
+  if [ -e /usr/local/nvidia/lib64/libnvidia-opencl.so.1 ]; then
+    export LD_PRELOAD=/tmp/qvg-runtime/jdk/lib/libjsig.so:/usr/local/cuda/targets/x86_64-linux/lib/libOpenCL.so.1
+    export OCL_ICD_FILENAMES=/usr/local/nvidia/lib64/libnvidia-opencl.so.1
+  fi
+  echo "== nvidia-smi -L"; nvidia-smi -L || true
+  echo "== qvg devices"; "${java[@]}" -jar "$dir/qvg.jar" devices || status=1
+  echo "== qvg conformance --impl opencl"
+  "${java[@]}" -jar "$dir/qvg.jar" conformance "$dir/../conformance" --impl opencl --device "${DEVICE:-0}" || status=1
+  echo "== OpenCL tests (JUnit)"
+  "${java[@]}" -Dqvg4j.device="${DEVICE:-0}" -Dqvg4j.examples="${EXAMPLES:-40}" \
+    -cp "$dir/gpu-tests:$dir/property-tests:$dir/lib/*" io.qvg4j.properties.DeviceTestMain \
+    io.qvg4j.gpu.OpenClKernelsTest io.qvg4j.gpu.OpenClCodecTest io.qvg4j.properties.OpenClPropertiesTest || status=1
+  echo "== timings"
+  "${java[@]}" -Xmx32g -cp "$dir/qvg.jar" io.qvg4j.gpu.GpuBenchmark --device "${DEVICE:-0}" ${BENCH_ARGS:-} || status=1
+  echo "== one more run of each configuration, compared with the reference codec on every host thread"
+  "${java[@]}" -Xmx32g -cp "$dir/qvg.jar" io.qvg4j.gpu.GpuBenchmark --device "${DEVICE:-0}" --warmup 0 --reps 1 --check \
+    ${BENCH_ARGS:-} || status=1
+  return $status
+}
+
+case "${1:-}" in
+  prepare) shift; prepare "$@" ;;
+  device) device ;;
+  *) echo "usage: $0 prepare [DIR] | device" >&2; exit 2 ;;
+esac
