@@ -24,7 +24,7 @@ public interface AttentionKernels {
     void accumulate(float[] p, int pOffset, float[] v, int n, int dim, float[] acc, int accOffset);
 
     /**
-     * Dequantization of channels [from, from+g) of one token row (SPEC §8), given its unpacked codes, the
+     * Dequantization of channels [from, from+g) of one token row (SPEC §7), given its unpacked codes, the
      * block's scale (and zero point) and, per stage t, the offset {@code base[t]} of the token's centroid
      * in the widened table {@code centroids[t]}: for each channel i,
      * {@code acc = (codes[i] − m)·scale} (the subtraction in integers) or, when asymmetric,
