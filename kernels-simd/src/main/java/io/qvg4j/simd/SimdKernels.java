@@ -2,7 +2,6 @@ package io.qvg4j.simd;
 
 import io.qvg4j.baseline.Baselines;
 import io.qvg4j.kernel.QvgKernels;
-import io.qvg4j.kernel.ScalarKernels;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.numeric.Rounding;
 import io.qvg4j.quant.BitPacking;
@@ -578,9 +577,38 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
         return q.blend(hi, q.compare(VectorOperators.GT, hi)).blend(lo, q.compare(VectorOperators.LT, lo));
     }
 
-    /** Delegates to the reference, as {@link #rtnBlockwise}. */
+    /**
+     * {@code naive-fp4}, NVFP4 (SPEC §9.2): the block scale by the reference rule with divisor 6, then per
+     * lane y = bf16(x / s), q = the E2M1 value of y with ties away from zero, out = bf16(q·s).
+     */
     @Override
     public void nvfp4(short[] in, short[] out, int from, int to, int groupSize) {
-        ScalarKernels.INSTANCE.nvfp4(in, out, from, to, groupSize);
+        for (int b = from; b < to; b += groupSize) {
+            FloatVector s = FloatVector.broadcast(fs(), Baselines.blockScale(in, b, groupSize, 6f));
+            for (int i = 0; i < groupSize; i += lanes()) {
+                VectorMask<Float> live = fs().indexInRange(i, groupSize);
+                ShortVector x = ShortVector.fromArray(ss(), in, b + i, live.cast(ss()));
+                FloatVector y = bf16Bits(widen(x).div(s)).reinterpretAsFloats();
+                narrow(bf16Bits(e2m1(y).mul(s))).intoArray(out, b + i, live.cast(ss()));
+            }
+        }
+    }
+
+    /** Lower ends of the E2M1 rounding intervals (ties away from zero) and the value each one gives. */
+    private static final float[] E2M1_FROM = {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5f};
+    private static final float[] E2M1_VALUE = {0.5f, 1f, 1.5f, 2f, 3f, 4f, 6f};
+
+    /**
+     * {@link io.qvg4j.numeric.E2M1#roundRna} per lane: the grid value whose interval holds |y| (the
+     * floatExMy rounding with e ∈ [0, 2] and one mantissa bit splits at these midpoints, ties going
+     * up, and everything from 5 on, infinity included, clamps to 6), with the sign of y, −0 kept.
+     */
+    private static FloatVector e2m1(FloatVector y) {
+        FloatVector a = y.abs();
+        FloatVector r = y.broadcast(0f);
+        for (int k = 0; k < E2M1_FROM.length; k++) {
+            r = r.blend(E2M1_VALUE[k], a.compare(VectorOperators.GE, E2M1_FROM[k]));
+        }
+        return r.reinterpretAsInts().or(y.reinterpretAsInts().and(0x8000_0000)).reinterpretAsFloats();
     }
 }

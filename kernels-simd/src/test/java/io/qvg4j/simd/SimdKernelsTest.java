@@ -189,6 +189,37 @@ class SimdKernelsTest {
         assertArrayEquals(o1, o2, "dequantized: " + what);
     }
 
+    /**
+     * Every bf16 value of magnitude up to 7 through the NVFP4 rounding: each block of 16 starts with 6,
+     * so its scale is exactly 1 and y = x, hitting every E2M1 tie (0.25, 0.75, …, 5) and its neighbours.
+     */
+    @Test
+    void nvfp4RoundsEveryBf16ValueAsTheReference() {
+        java.util.List<Short> sweep = new java.util.ArrayList<>();
+        for (int p = 0; p < 65536; p++) {
+            float v = Bf16.toFloat((short) p);
+            if (Math.abs(v) <= 7f) {
+                sweep.add((short) p);
+            }
+        }
+        int blocks = (sweep.size() + 14) / 15;
+        short[] in = new short[blocks * 16];
+        for (int k = 0; k < blocks; k++) {
+            in[k * 16] = Bf16.fromFloat(6f);
+            for (int j = 1; j < 16; j++) {
+                int idx = k * 15 + j - 1;
+                in[k * 16 + j] = idx < sweep.size() ? sweep.get(idx) : 0;
+            }
+        }
+        short[] a = new short[in.length];
+        REF.nvfp4(in, a, 0, in.length, 16);
+        for (QvgKernels simd : Widths.all()) {
+            short[] b = new short[in.length];
+            simd.nvfp4(in, b, 0, in.length, 16);
+            assertArrayEquals(a, b, simd + " nvfp4 over every bf16 value up to 7");
+        }
+    }
+
     @Test
     void baselinesEqualReference() {
         SplittableRandom r = new SplittableRandom(SEED + 2);
