@@ -8,8 +8,6 @@ import io.qvg4j.cache.CachePolicy;
 import io.qvg4j.cache.QuantizedKVCache;
 import io.qvg4j.cache.ScalarAttention;
 import io.qvg4j.cache.TokenSource;
-import io.qvg4j.io.Npy;
-import io.qvg4j.io.NpyArray;
 import io.qvg4j.kernel.KernelCodec;
 import io.qvg4j.kernel.KernelProvider;
 import io.qvg4j.numeric.Bf16;
@@ -25,7 +23,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -84,8 +81,8 @@ public final class CacheDemoCommand implements Callable<Integer> {
         if (workers < 1 || repeat < 1 || queries < 1 || frameTokens < 1) {
             throw new InvalidInputException("--threads, --repeat, --queries and --frame-tokens must be at least 1");
         }
-        KvTensor k = load(dir, "city_a_k");
-        KvTensor v = load(dir, "city_a_v");
+        KvTensor k = DemoCommand.loadSample(dir, "city_a_k");
+        KvTensor v = DemoCommand.loadSample(dir, "city_a_v");
         if (k.batch() != 1 || !k.shapeString().equals(v.shapeString()) || k.tokens() % frameTokens != 0) {
             throw new InvalidInputException("cache-demo: K " + k.shapeString() + " and V " + v.shapeString()
                     + " must be one [1,H,S,D] shape with S a multiple of --frame-tokens " + frameTokens);
@@ -250,19 +247,6 @@ public final class CacheDemoCommand implements Callable<Integer> {
             }
         }
         return out;
-    }
-
-    private static KvTensor load(Path dir, String name) throws java.io.IOException {
-        Path file = dir.resolve(name + ".npy");
-        if (!Files.isRegularFile(file)) {
-            throw new InvalidInputException(file + ": cache-demo input missing (use --data DIR)");
-        }
-        NpyArray a = Npy.read(file);
-        if (a.shape().length != 4) {
-            throw new InvalidInputException(file + ": shape " + a.shapeString() + " is not [B,H,S,D]");
-        }
-        long[] s = a.shape();
-        return new KvTensor(name, (int) s[0], (int) s[1], (int) s[2], (int) s[3], a.asUint16());
     }
 
     private static String mib(long bytes) {

@@ -1,8 +1,7 @@
 package io.qvg4j.cli;
 
 import io.qvg4j.cli.conformance.ConformanceRunner;
-import io.qvg4j.io.Npy;
-import io.qvg4j.io.NpyArray;
+import io.qvg4j.io.TensorFiles;
 import io.qvg4j.kernel.Codecs;
 import io.qvg4j.kernel.KernelProvider;
 import io.qvg4j.kmeans.InitIndices;
@@ -59,16 +58,7 @@ public final class DemoCommand implements Callable<Integer> {
         try (QvgCodec codec = Codecs.open(implementation, workers, 0)) {
             MemoryFootprint total = null;
             for (String name : new String[]{"city_a_k", "city_a_v"}) {
-                Path file = dir.resolve(name + ".npy");
-                if (!Files.isRegularFile(file)) {
-                    throw new InvalidInputException(file + ": demo input missing (use --data DIR)");
-                }
-                NpyArray a = Npy.read(file);
-                if (a.shape().length != 4) {
-                    throw new InvalidInputException(file + ": shape " + a.shapeString() + " is not [B,H,S,D]");
-                }
-                long[] s = a.shape();
-                KvTensor x = new KvTensor(name, (int) s[0], (int) s[1], (int) s[2], (int) s[3], a.asUint16());
+                KvTensor x = loadSample(dir, name);
                 int[][][] init = InitIndices.fromSeed(seed, config.stages(), x.headCount(), config.centroids(), x.tokens());
 
                 long t0 = System.nanoTime();
@@ -100,6 +90,15 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static String mib(long bytes) {
         return String.format("%.3f MiB", bytes / (1024.0 * 1024.0));
+    }
+
+    /** One tensor of the shipped sample, {@code DIR/NAME.npy}, read as any tensor file is. */
+    static KvTensor loadSample(Path dir, String name) throws java.io.IOException {
+        Path file = dir.resolve(name + ".npy");
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException(file + ": sample input missing (use --data DIR)");
+        }
+        return TensorFiles.load(file, name).tensor();
     }
 
     /** The repository's conformance/ folder: from QVG_HOME (set by the launcher), else the working directory. */
