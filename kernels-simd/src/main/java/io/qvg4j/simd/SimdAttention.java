@@ -4,7 +4,6 @@ import io.qvg4j.cache.AttentionKernels;
 import io.qvg4j.numeric.Bf16;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -130,7 +129,7 @@ public abstract sealed class SimdAttention implements AttentionKernels
     /**
      * One channel per lane: the code to float (exact), times the scale, plus the zero point (separate
      * IEEE operations, as the scalar expression), plus each stage's centroid in order, then bf16
-     * rounding by integer operations exactly as {@link Bf16#fromFloat} (ties to even; NaN canonical).
+     * rounding by {@link SimdKernels#bf16Bits}, exactly as {@link Bf16#fromFloat} (ties to even; NaN canonical).
      */
     @Override
     public final void dequantize(int[] codes, int from, int g, float scale, float zero, int m, boolean asymmetric,
@@ -150,10 +149,7 @@ public abstract sealed class SimdAttention implements AttentionKernels
             for (int t = 0; t < stages; t++) {
                 acc = acc.add(FloatVector.fromArray(species, centroids[t], base[t] + i));
             }
-            IntVector bits = (IntVector) acc.reinterpretAsInts();
-            IntVector rounded = bits.add(0x7FFF).add(bits.lanewise(VectorOperators.LSHR, 16).and(1)).and(0xFFFF0000);
-            VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
-            rounded.blend(0x7FC0_0000, nan).reinterpretAsFloats().intoArray(out, outOffset + i - from);
+            SimdKernels.bf16Bits(acc).reinterpretAsFloats().intoArray(out, outOffset + i - from);
         }
         for (; i < from + g; i++) {
             float acc = asymmetric ? codes[i] * scale + zero : (codes[i] - m) * scale;

@@ -310,7 +310,7 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
      * Per lane, the float bits of the value rounded to bf16 (SPEC §2.1): the low 16 bits cleared after
      * adding 0x7FFF plus the kept LSB (ties to even); every NaN becomes the canonical 0x7FC0.
      */
-    private static IntVector bf16Bits(FloatVector v) {
+    static IntVector bf16Bits(FloatVector v) {
         IntVector bits = v.reinterpretAsInts();
         IntVector rounded = bits.add(bits.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7FFF).and(0xFFFF_0000);
         VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
