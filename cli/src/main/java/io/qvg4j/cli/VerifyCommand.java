@@ -198,7 +198,7 @@ public final class VerifyCommand implements Callable<Integer> {
             first = d != null ? d : first;
         } else if (a.containsKey("deq_sha256")) {
             String sha = new String(a.get("deq_sha256").bytes(), StandardCharsets.US_ASCII);
-            String mine = io.qvg4j.cli.conformance.ConformanceRunner.sha256(deq.bits());
+            String mine = io.qvg4j.golden.Digests.sha256(deq.bits());
             boolean same = mine.equals(sha);
             ok &= same;
             out.printf("%-12s %s%n", "deq_sha256", same ? "bit-exact (SHA-256 " + sha + ")" : "DIFFERS: official " + sha + ", ours " + mine);

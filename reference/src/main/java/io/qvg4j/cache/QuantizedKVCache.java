@@ -2,6 +2,7 @@ package io.qvg4j.cache;
 
 import io.qvg4j.kernel.KernelCodec;
 import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.kmeans.SplitMix64;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.MemoryFootprint;
 import io.qvg4j.quant.QuantConfig;
@@ -95,10 +96,7 @@ public final class QuantizedKVCache {
      * the same stream shifted by one).
      */
     public static long spanSeed(long base, int span, boolean values) {
-        long z = base + (2L * span + (values ? 1 : 0) + 1) * 0x9E3779B97F4A7C15L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
+        return SplitMix64.mix(base + (2L * span + (values ? 1 : 0) + 1) * SplitMix64.GAMMA);
     }
 
     /** Appends one frame of K and V ({@code [H, frameTokens, D]} bf16 each, copied), then applies the policy. */

@@ -47,6 +47,42 @@ class KMeansTest {
         assertEquals(2, r.iterations());
     }
 
+    /*
+     * Points {0, 2, 10}, centroids from tokens {0, 1} = {0, 2}: ids0 = {0, 1, 1}; C1 = {0, 6}; ids1 = {0, 0, 1}
+     * (one change in three tokens); C2 = {1, 10}; ids2 = ids1. The rate of iteration 1 is
+     * f32(1) · f32(1/f32(3)) = 0.33333334f exactly.
+     */
+    private static final float[][] THREE = line(0f, 2f, 10f);
+    private static final int[][] FROM_01 = {{0, 1}};
+    private static final float THIRD = 1.0f / 3.0f;
+
+    @Test
+    void rateEqualToTheToleranceDoesNotStop() {
+        // Strict <: 0.33333334f is not below itself, so iteration 2 runs and then stops (no change) with C2.
+        // A <= test, or the rate taken in double (1/3 < 0.33333334f), would stop at iteration 1 with C1.
+        KMeans.Result r = run(THREE, 1, 2, 10, THIRD, FROM_01);
+        assertEquals(3, r.iterations());
+        assertArrayEquals(new int[]{0, 0, 1}, r.ids()[0]);
+        assertArrayEquals(new float[]{1f, 10f}, r.centroids()[0]);
+    }
+
+    @Test
+    void rateBelowTheToleranceStopsWithTheCentroidsTheIdsWereAssignedTo() {
+        KMeans.Result r = run(THREE, 1, 2, 10, Math.nextUp(THIRD), FROM_01);
+        assertEquals(2, r.iterations());
+        assertArrayEquals(new int[]{0, 0, 1}, r.ids()[0]);
+        assertArrayEquals(new float[]{0f, 6f}, r.centroids()[0], "the break returns C1, not the means of ids1");
+    }
+
+    @Test
+    void exhaustionReturnsTheMeansOfTheLastIds() {
+        // Two iterations, the test never met: the result is ids1 with C2 (the means of ids1), not C1.
+        KMeans.Result r = run(THREE, 1, 2, 2, 0f, FROM_01);
+        assertEquals(2, r.iterations());
+        assertArrayEquals(new int[]{0, 0, 1}, r.ids()[0]);
+        assertArrayEquals(new float[]{1f, 10f}, r.centroids()[0]);
+    }
+
     @Test
     void duplicateCentroidsNeverWinATieAndEmptyClustersStay() {
         // Centroids 1 and 2 start on the same token; 2 never wins the tie, gets no points and keeps its value.
@@ -71,12 +107,12 @@ class KMeansTest {
 
     @Test
     void splitMix64MatchesTheReferenceSequence() {
-        InitIndices.SplitMix64 rng = new InitIndices.SplitMix64(0);
+        SplitMix64 rng = new SplitMix64(0);
         assertEquals(0xE220A8397B1DCDAFL, rng.next());
         assertEquals(0x6E789E6AA1B965F4L, rng.next());
         assertEquals(0x06C45D188009454FL, rng.next());
         int[][][] init = InitIndices.fromSeed(0, 2, 3, 4, 1000);
-        InitIndices.SplitMix64 again = new InitIndices.SplitMix64(0);
+        SplitMix64 again = new SplitMix64(0);
         for (int t = 0; t < 2; t++) {
             for (int bh = 0; bh < 3; bh++) {
                 for (int k = 0; k < 4; k++) {

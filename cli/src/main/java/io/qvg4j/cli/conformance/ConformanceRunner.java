@@ -1,5 +1,8 @@
 package io.qvg4j.cli.conformance;
 
+import io.qvg4j.golden.Digests;
+import io.qvg4j.golden.GoldenCase;
+import io.qvg4j.golden.GoldenFile;
 import io.qvg4j.io.Npy;
 import io.qvg4j.io.NpyArray;
 import io.qvg4j.quant.QuantConfig;
@@ -11,11 +14,8 @@ import io.qvg4j.tensor.KvTensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -29,9 +29,20 @@ public final class ConformanceRunner {
     public static final double REL_L2_TOLERANCE = 0.01;
 
     private final QvgCodec codec;
+    private final Map<String, Map<String, String>> golden;
 
-    public ConformanceRunner(QvgCodec codec) {
+    /**
+     * @param golden the golden parts by case name (SPEC §13), or null when the corpus has no golden file;
+     *               a case's own pipeline must then reproduce its parts exactly
+     */
+    public ConformanceRunner(QvgCodec codec, Map<String, Map<String, String>> golden) {
         this.codec = codec;
+        this.golden = golden;
+    }
+
+    /** The golden file's key of a corpus case. */
+    public static String goldenName(ConformanceCase c) {
+        return "corpus/" + c.name();
     }
 
     /**
@@ -42,10 +53,13 @@ public final class ConformanceRunner {
      * @param baselinesChecked     names of the official baseline arrays compared
      * @param baselineMismatches   those that differed
      * @param idAgreement          fraction of stage-1 ids of the own pipeline equal to the official ones
+     * @param ownParts             the golden parts of the own pipeline (SPEC §13)
+     * @param goldenDifferences    the parts that differ from the golden file (empty when all equal), or null
+     *                             when there is no golden file
      */
     public record Result(ConformanceCase testCase, List<String> downstreamMismatches, List<String> baselinesChecked,
                          List<String> baselineMismatches, double idAgreement, double relL2, int[] iterations,
-                         String sha256, double seconds) {
+                         Map<String, String> ownParts, List<String> goldenDifferences, double seconds) {
 
         public boolean downstreamExact() {
             return downstreamMismatches.isEmpty();
@@ -60,35 +74,62 @@ public final class ConformanceRunner {
             return Math.abs(relL2 - testCase.officialRelL2()) / testCase.officialRelL2();
         }
 
+        public boolean goldenMatches() {
+            return goldenDifferences == null || goldenDifferences.isEmpty();
+        }
+
+        /** SHA-256 of the own pipeline's dequantized output. */
+        public String sha256() {
+            return ownParts.get("dequantized");
+        }
+
         public boolean passed() {
-            return downstreamExact() && baselinesMatch() && relL2Deviation() <= REL_L2_TOLERANCE;
+            return downstreamExact() && baselinesMatch() && relL2Deviation() <= REL_L2_TOLERANCE && goldenMatches();
         }
     }
 
-    public Result run(Path dir, ConformanceCase c) throws IOException {
-        long start = System.nanoTime();
+    /** A corpus case as a golden case: its input, configuration and the official initial indices. */
+    public static GoldenCase goldenCase(Path dir, ConformanceCase c) throws IOException {
+        Map<String, NpyArray> arrays = Npy.readNpz(npz(dir, c));
+        KvTensor x = input(dir, c, arrays);
+        return new GoldenCase(goldenName(c), "official corpus case", x, c.config(), initIndices(arrays, c, x));
+    }
+
+    private static Path npz(Path dir, ConformanceCase c) {
         Path npz = dir.resolve(c.name() + ".npz");
         if (!Files.isRegularFile(npz)) {
             throw new InvalidInputException(c.name() + ": " + npz + " is missing");
         }
-        Map<String, NpyArray> arrays = Npy.readNpz(npz);
-        KvTensor x = input(dir, c, arrays);
-        QuantConfig config = c.config();
-        int heads = x.headCount();
+        return npz;
+    }
 
-        // 1. Downstream of k-means, from the official clustering: every byte must match.
-        byte[][] ids = new byte[c.stages()][];
-        short[][] centroids = new short[c.stages()][];
+    private static int[][][] initIndices(Map<String, NpyArray> arrays, ConformanceCase c, KvTensor x) {
+        int heads = x.headCount();
         int[][][] init = new int[c.stages()][][];
         for (int t = 0; t < c.stages(); t++) {
-            ids[t] = require(arrays, "ids" + t, c).requireShape(x.batch(), x.heads(), x.tokens()).asUint8();
-            centroids[t] = require(arrays, "cent" + t, c)
-                    .requireShape(x.batch(), x.heads(), c.centroids(), x.dim()).asUint16();
             int[] flat = require(arrays, "init" + t, c).requireShape(heads, c.centroids()).asInt32();
             init[t] = new int[heads][];
             for (int bh = 0; bh < heads; bh++) {
                 init[t][bh] = Arrays.copyOfRange(flat, bh * c.centroids(), (bh + 1) * c.centroids());
             }
+        }
+        return init;
+    }
+
+    public Result run(Path dir, ConformanceCase c) throws IOException {
+        long start = System.nanoTime();
+        Map<String, NpyArray> arrays = Npy.readNpz(npz(dir, c));
+        KvTensor x = input(dir, c, arrays);
+        QuantConfig config = c.config();
+        int[][][] init = initIndices(arrays, c, x);
+
+        // 1. Downstream of k-means, from the official clustering: every byte must match.
+        byte[][] ids = new byte[c.stages()][];
+        short[][] centroids = new short[c.stages()][];
+        for (int t = 0; t < c.stages(); t++) {
+            ids[t] = require(arrays, "ids" + t, c).requireShape(x.batch(), x.heads(), x.tokens()).asUint8();
+            centroids[t] = require(arrays, "cent" + t, c)
+                    .requireShape(x.batch(), x.heads(), c.centroids(), x.dim()).asUint16();
         }
         QuantizedSpan downstream = codec.encodeWithClustering(x, config, ids, centroids);
         List<String> mismatches = new ArrayList<>();
@@ -98,7 +139,7 @@ public final class ConformanceRunner {
             compare("zeros", downstream.zeros(), require(arrays, "zeros", c).asUint8(), mismatches);
         }
         KvTensor deq = codec.decode(downstream);
-        String deqSha = sha256(deq.bits());
+        String deqSha = Digests.sha256(deq.bits());
         if (!deqSha.equals(c.deqSha256())) {
             NpyArray official = arrays.get("deq");
             mismatches.add("dequantized SHA-256 " + deqSha.substring(0, 12) + "… ≠ official "
@@ -128,8 +169,18 @@ public final class ConformanceRunner {
         for (int i = 0; i < ids[0].length; i++) {
             agree += own.clusterIds()[0][i] == ids[0][i] ? 1 : 0;
         }
+
+        // 4. qvg4j's own bytes: every part of the own pipeline equals the golden file (SPEC §13).
+        GoldenCase asGolden = new GoldenCase(goldenName(c), "official corpus case", x, config, init);
+        Map<String, String> parts = Digests.of(codec, asGolden, own);
+        List<String> goldenDifferences = null;
+        if (golden != null) {
+            Map<String, String> want = golden.get(goldenName(c));
+            goldenDifferences = want == null ? List.of("the case is not in the golden file")
+                    : GoldenFile.differences(want, parts);
+        }
         return new Result(c, mismatches, checked, baselineMismatches, (double) agree / ids[0].length,
-                relativeL2(ownDeq, x), own.iterations(), sha256(ownDeq.bits()), (System.nanoTime() - start) / 1e9);
+                relativeL2(ownDeq, x), own.iterations(), parts, goldenDifferences, (System.nanoTime() - start) / 1e9);
     }
 
     /** The case's input tensor, from its {@code x} array or the {@code .npy} its {@code input} field names. */
@@ -199,19 +250,5 @@ public final class ConformanceRunner {
             ref += xv * xv;
         }
         return Math.sqrt(err / ref);
-    }
-
-    /** SHA-256 of bf16 patterns as little-endian uint16, lower-case hex. */
-    public static String sha256(short[] bits) {
-        byte[] bytes = new byte[bits.length * 2];
-        for (int i = 0; i < bits.length; i++) {
-            bytes[2 * i] = (byte) bits[i];
-            bytes[2 * i + 1] = (byte) (bits[i] >>> 8);
-        }
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
