@@ -22,6 +22,34 @@ class ConformanceCommandTest {
         long exact = lines.stream().filter(l -> l.startsWith("PASS ") && l.contains("downstream bit-exact")).count();
         assertEquals(cases, exact, run.out());
         assertTrue(run.out().contains("baselines 9/9 bit-exact"), "the baseline arrays were compared");
+        long pinned = lines.stream().filter(l -> l.matches("PASS .* \\| golden: (\\d+)/\\1 parts equal \\|.*")).count();
+        assertEquals(cases, pinned, "every case's own bytes equal the golden file:\n" + run.out());
+        assertTrue(lines.get(0).endsWith("own bytes checked against " + CliRun.corpus().resolve("golden.tsv")), lines.get(0));
+    }
+
+    @Test
+    void officialIterationCountsArePrintedBesideOurs() {
+        assertEquals("[2] = official", ConformanceCommand.iterations(new int[]{2}, new int[]{2}));
+        assertEquals("[19, 4] vs official [100, 4] (-81, +0)", ConformanceCommand.iterations(new int[]{19, 4}, new int[]{100, 4}));
+        CliRun run = CliRun.of("conformance", CliRun.corpus().toString(), "--case", "edge_int2_g64_t1");
+        assertTrue(run.out().contains("iters [4] = official,"), run.out());
+    }
+
+    @Test
+    void ownBytesThatLeaveTheGoldenFileFailTheCase(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        String name = "edge_int2_g64_t1";
+        Files.copy(CliRun.corpus().resolve(name + ".npz"), dir.resolve(name + ".npz"));
+        Files.writeString(dir.resolve("cases.jsonl"), Files.readAllLines(CliRun.corpus().resolve("cases.jsonl")).stream()
+                .filter(l -> l.contains("\"" + name + "\"")).findFirst().orElseThrow() + "\n");
+        // The golden line of stage-1 ids with one hex digit changed: as if our k-means had drifted.
+        List<String> golden = Files.readAllLines(CliRun.corpus().resolve("golden.tsv")).stream()
+                .map(l -> l.startsWith("corpus/" + name + "\tids.0\t") ? l.substring(0, l.length() - 1)
+                        + (l.endsWith("0") ? "1" : "0") : l).toList();
+        Files.write(dir.resolve("golden.tsv"), golden);
+        CliRun run = CliRun.of("conformance", dir.toString());
+        assertEquals(1, run.exit(), run.out());
+        assertTrue(run.out().contains("FAIL " + name + " | downstream bit-exact"), run.out());
+        assertTrue(run.out().contains("| golden DIFFERS: ids.0: "), run.out());
     }
 
     @Test

@@ -31,6 +31,8 @@ class OpenClCommandTest {
         long cases = Files.readAllLines(CliRun.corpus().resolve("cases.jsonl")).stream().filter(l -> !l.isBlank()).count();
         assertEquals("conformance: " + cases + "/" + cases + " cases pass", lines.get(lines.size() - 1));
         assertEquals(cases, lines.stream().filter(l -> l.startsWith("PASS ") && l.contains("downstream bit-exact")).count(), run.out());
+        assertEquals(cases, lines.stream().filter(l -> l.matches("PASS .* \\| golden: (\\d+)/\\1 parts equal \\|.*")).count(),
+                "OpenCL's own bytes equal the golden file on every corpus case:\n" + run.out());
     }
 
     @Test

@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The scalar reference reproduces every synthetic case and cache-attention stream of
@@ -26,31 +25,15 @@ class GoldenTest {
         return GoldenFile.read(GoldenFile.locate(Path.of("")));
     }
 
-    /** Fails with every differing part of every case, so one run shows the whole extent of a change. */
-    static void assertGolden(Map<String, Map<String, String>> golden, String name, Map<String, String> parts, List<String> failures) {
-        Map<String, String> want = golden.get(name);
-        List<String> diff = want == null ? List.of("not in the golden file") : GoldenFile.differences(want, parts);
-        for (String d : diff) {
-            failures.add(name + " " + d);
-        }
-    }
-
     @Test
     void syntheticCasesAndStreamsEqualTheGoldenFile() throws IOException {
-        Map<String, Map<String, String>> golden = golden();
+        GoldenCheck check = new GoldenCheck(golden());
         List<String> failures = new ArrayList<>();
         try (KernelCodec codec = new KernelCodec(ScalarKernels.INSTANCE, 2)) {
-            for (GoldenCase c : SyntheticCases.all()) {
-                assertGolden(golden, c.name(), Digests.of(codec, c), failures);
-            }
-            for (var e : AttentionCases.all(codec, ScalarAttention.INSTANCE).entrySet()) {
-                assertGolden(golden, e.getKey(), e.getValue(), failures);
-            }
+            failures.addAll(check.synthetic(codec));
+            failures.addAll(check.attention(codec, ScalarAttention.INSTANCE));
         }
-        if (!failures.isEmpty()) {
-            fail(failures.size() + " golden parts differ (regenerate only for a deliberate change, with a CHANGES.md entry):\n  "
-                    + String.join("\n  ", failures));
-        }
+        assertTrue(failures.isEmpty(), () -> GoldenCheck.report("reference", failures));
     }
 
     @Test
