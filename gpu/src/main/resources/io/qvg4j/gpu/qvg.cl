@@ -200,8 +200,8 @@ __kernel void subtract_centroids(__global const float* x, int tokens, int dim, i
     r[e] = bf16_round(x[e] - c[(bh * kc + ids[row]) * dim + d]);
 }
 
-// Stores a scale or zero point; returns what the quantizer divides by: the decoded FP8 value (SPEC
-// §6.2) or, for bf16 storage, the unrounded value (SPEC §6.4).
+// Stores a scale or zero point; returns what the quantizer divides by: the decoded FP8 value
+// (SPEC §6.2) or, for bf16 storage, the unrounded value (SPEC §6.4).
 inline float store_scale(float v, int bf16_scales, __global uchar* out, long block) {
     if (bf16_scales) {
         ushort h = bf16_bits(v);
