@@ -216,7 +216,7 @@ inline float store_scale(float v, int bf16_scales, __global uchar* out, long blo
 
 // Block quantizer (SPEC §6): one work-item per block of g values; codes as one byte each.
 // Kernel division a (/) b is a * (1.0f / b) (SPEC §2.3); rounding is half away from zero, which is
-// OpenCL's round() (SPEC §2.4); NaN gives code m (symmetric) or 0 (asymmetric) (SPEC §2.5).
+// OpenCL's round() (SPEC §2.4); NaN gives q = +m, code 2m (symmetric), or code 0 (asymmetric) (SPEC §2.5).
 __kernel void quantize_blocks(__global const float* r, int g, int bits, int asym, int bf16_scales,
                               long n_blocks, __global uchar* codes, __global uchar* scales,
                               __global uchar* zeros) {
