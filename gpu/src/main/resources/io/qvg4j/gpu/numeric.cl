@@ -1,5 +1,6 @@
 // Numeric primitives shared by every qvg4j kernel; each mirrors io.qvg4j.numeric bit for bit.
-// Contraction of a*b+c into one fma would change results: every source turns it off (SPEC §10).
+// Contraction of a*b+c into one fma would change results (the assignment score rounds 2*dot before the
+// subtraction, SPEC §3.2): every source turns it off; the fused multiply-adds the rules ask for are fma().
 #pragma OPENCL FP_CONTRACT OFF
 
 // bf16 round to nearest even; every NaN becomes the canonical quiet NaN 0x7FC0 (SPEC §2.1).

@@ -200,8 +200,8 @@ __kernel void subtract_centroids(__global const float* x, int tokens, int dim, i
     r[e] = bf16_round(x[e] - c[(bh * kc + ids[row]) * dim + d]);
 }
 
-// Stores a scale or zero point; returns what the quantizer divides by: the decoded FP8 value (SPEC
-// §6.2) or, for bf16 storage, the unrounded value (SPEC §6.4).
+// Stores a scale or zero point; returns what the quantizer divides by: the decoded FP8 value
+// (SPEC §6.2) or, for bf16 storage, the unrounded value (SPEC §6.4).
 inline float store_scale(float v, int bf16_scales, __global uchar* out, long block) {
     if (bf16_scales) {
         ushort h = bf16_bits(v);
@@ -216,7 +216,7 @@ inline float store_scale(float v, int bf16_scales, __global uchar* out, long blo
 
 // Block quantizer (SPEC §6): one work-item per block of g values; codes as one byte each.
 // Kernel division a (/) b is a * (1.0f / b) (SPEC §2.3); rounding is half away from zero, which is
-// OpenCL's round() (SPEC §2.4); NaN gives code m (symmetric) or 0 (asymmetric) (SPEC §2.5).
+// OpenCL's round() (SPEC §2.4); NaN gives q = +m, code 2m (symmetric), or code 0 (asymmetric) (SPEC §2.5).
 __kernel void quantize_blocks(__global const float* r, int g, int bits, int asym, int bf16_scales,
                               long n_blocks, __global uchar* codes, __global uchar* scales,
                               __global uchar* zeros) {

@@ -23,9 +23,9 @@ import java.util.Arrays;
  * {@link QvgKernels} on the Vector API ({@code jdk.incubator.vector}) with the reference's exact bits.
  * Lanes never run along a sum whose order the contract fixes: dot products put lanes across centroids
  * and walk d in order (one fused multiply-add per d, from +0), centroid sums put lanes across d and
- * walk tokens in order, and the block quantizer's reductions (max, min) do not depend on order. The
- * NVFP4 baseline delegates to the scalar reference (its E2M1 rounding goes through double per element,
- * SPEC §9.3, and it is not on the encode or decode path); bit packing and unpacking stay scalar.
+ * walk tokens in order, and the block quantizer's reductions (max, min) do not depend on order. Both
+ * baselines are vectorized too, lanes across the block (the NVFP4 E2M1 rounding by comparisons with the
+ * interval ends, SPEC §9.2, §9.3); only the per-block scales and bit packing and unpacking stay scalar.
  */
 public abstract sealed class SimdKernels implements QvgKernels permits SimdKernels.W128, SimdKernels.W256, SimdKernels.W512 {
     /** Token rows per assignment micro-kernel call; rows of a ragged tail repeat the last row. */
