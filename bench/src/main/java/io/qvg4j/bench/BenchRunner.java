@@ -1,6 +1,6 @@
 package io.qvg4j.bench;
 
-import io.qvg4j.kernel.KernelProvider;
+import io.qvg4j.spi.Implementations;
 import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.results.format.ResultFormatType;
@@ -26,8 +26,8 @@ import java.util.Locale;
  * that gives error bars narrower than the score.
  */
 public final class BenchRunner {
-    private static final List<String> KERNELS = List.of("centroidNorms", "assign", "updateCentroids",
-            "subtractCentroids", "quantizeHead", "dequantizeHead", "rtnBlockwise", "nvfp4");
+    private static final List<String> KERNELS = List.of("norms", "assign", "update",
+            "subtract", "quantize", "dequantize", "rtn", "nvfp4");
 
     private BenchRunner() {}
 
@@ -60,12 +60,8 @@ public final class BenchRunner {
             out.println("benchmarks: the JVM needs --add-modules jdk.incubator.vector (the FMA peak uses the Vector API)");
             return 2;
         }
-        String simdUnavailable = null;
-        try {
-            KernelProvider.byName("simd");
-        } catch (UnsupportedOperationException e) {
-            simdUnavailable = e.getMessage();
-        }
+        String simdUnavailable = Implementations.all().stream().filter(i -> i.name().equals("simd")).findFirst()
+                .map(i -> i.unavailable()).orElse("the kernels-simd module is not on the class path");
         String[] impls = simdUnavailable == null ? new String[] {"reference", "simd"} : new String[] {"reference"};
         ChainedOptionsBuilder options = new OptionsBuilder()
                 .include(MachineLimits.class.getName() + "\\.")

@@ -6,11 +6,11 @@ import io.qvg4j.cache.CachePolicy;
 import io.qvg4j.cache.QuantizedKVCache;
 import io.qvg4j.cache.ScalarAttention;
 import io.qvg4j.cache.TokenSource;
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.QuantConfig;
-import io.qvg4j.simd.SimdAttention;
+import io.qvg4j.spi.Implementations;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -64,7 +64,7 @@ public class CacheAttentionBench {
     public void setup() {
         SplittableRandom rnd = new SplittableRandom(1);
         CachePolicy policy = cache.equals("bf16") ? CachePolicy.bf16() : CachePolicy.hyWorldPlay(QuantConfig.DEFAULT, 0);
-        try (KernelCodec codec = new KernelCodec(ScalarKernels.INSTANCE, Runtime.getRuntime().availableProcessors())) {
+        try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, Runtime.getRuntime().availableProcessors())) {
             QuantizedKVCache c = new QuantizedKVCache(HEADS, DIM, FRAME, policy, codec);
             for (int f = 0; f < frames; f++) {
                 c.append(frame(rnd), frame(rnd));
@@ -78,7 +78,7 @@ public class CacheAttentionBench {
         for (int i = 0; i < q.length; i++) {
             q[i] = Bf16.round((float) rnd.nextGaussian());
         }
-        AttentionKernels k = kernels.equals("simd") ? SimdAttention.create() : ScalarAttention.INSTANCE;
+        AttentionKernels k = Implementations.attention(kernels);
         attention = new CacheAttention(k);
         source = kv.view(k);
         // A broken kernel must not report a fast time: the kernels agree bit for bit.

@@ -1,9 +1,9 @@
 package io.qvg4j.bench;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.KernelProvider;
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.spi.Implementations;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.tensor.KvTensor;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -45,14 +45,14 @@ public class CodecBench {
     @Param({"1", "2"})
     public int threads;
 
-    private KernelCodec codec;
+    private CpuCodec codec;
     private KvTensor input;
     private int[][][] init;
     private QuantizedSpan span;
 
     @Setup
     public void setUp(BenchmarkParams params) {
-        codec = new KernelCodec(KernelProvider.byName(impl), threads);
+        codec = new CpuCodec(Implementations.byName(impl).kernels(), threads);
         Shape s = Shape.LONGCAT;
         int cores = Runtime.getRuntime().availableProcessors();
         boolean checked = !impl.equals("reference");
@@ -64,7 +64,7 @@ public class CodecBench {
                 if (checked) {
                     SyntheticKv.Tensor small = SyntheticKv.tensor(Workload.SCALAR_ENCODE_HEADS, s.tokens, s.dim, Shape.KC);
                     int[][][] smallInit = initIndices(small.x());
-                    try (KernelCodec reference = new KernelCodec(ScalarKernels.INSTANCE, cores)) {
+                    try (CpuCodec reference = new CpuCodec(ScalarKernels.INSTANCE, cores)) {
                         Results.requireEqual("encode (" + impl + ", [1," + Workload.SCALAR_ENCODE_HEADS + "," + s.tokens
                                         + "," + s.dim + "])",
                                 Results.snapshot(reference.encode(small.x(), Workload.CONFIG, smallInit)),
@@ -74,7 +74,7 @@ public class CodecBench {
             }
             case "decode" -> {
                 SyntheticKv.Tensor t = SyntheticKv.tensor(Workload.TENSOR_HEADS, s.tokens, s.dim, Shape.KC);
-                try (KernelCodec reference = new KernelCodec(ScalarKernels.INSTANCE, cores)) {
+                try (CpuCodec reference = new CpuCodec(ScalarKernels.INSTANCE, cores)) {
                     span = reference.encodeWithClustering(t.x(), Workload.CONFIG, t.clusterIds(), t.centroids());
                     if (checked) {
                         Results.requireEqual("decode (" + impl + ")", Results.snapshot(reference.decode(span)),

@@ -1,9 +1,9 @@
 package io.qvg4j.bench;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.KernelProvider;
-import io.qvg4j.kernel.QvgKernels;
-import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.spi.Implementations;
+import io.qvg4j.codec.QvgKernels;
+import io.qvg4j.codec.ScalarKernels;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
@@ -73,7 +73,7 @@ public class KernelBench {
 
     @Setup
     public void setUp(BenchmarkParams params) {
-        kernels = KernelProvider.byName(impl);
+        kernels = Implementations.byName(impl).kernels();
         Shape s = Shape.byId(shape);
         tokens = s.tokens;
         dim = s.dim;
@@ -84,9 +84,9 @@ public class KernelBench {
         trueIds = head.ids();
         centroids = head.centroids();
         norms = new float[kc];
-        ScalarKernels.INSTANCE.centroidNorms(centroids, kc, dim, norms);
+        ScalarKernels.INSTANCE.norms(centroids, kc, dim, norms);
         residual = new float[tokens * dim];
-        ScalarKernels.INSTANCE.subtractCentroids(x, tokens, dim, trueIds, centroids, residual);
+        ScalarKernels.INSTANCE.subtract(x, tokens, dim, trueIds, centroids, residual);
         bits = new short[tokens * dim];
         for (int i = 0; i < bits.length; i++) {
             bits[i] = Bf16.fromFloat(x[i]);
@@ -109,7 +109,7 @@ public class KernelBench {
         }
     }
 
-    /** The span {@code dequantizeHead} reads: this head quantized with its true clustering, by the reference. */
+    /** The span {@code dequantize} reads: this head quantized with its true clustering, by the reference. */
     private QuantizedSpan oneHeadSpan(short[] values, int[] ids, float[] table) {
         byte[] idBytes = new byte[ids.length];
         for (int n = 0; n < ids.length; n++) {
@@ -119,7 +119,7 @@ public class KernelBench {
         for (int i = 0; i < table.length; i++) {
             tableBits[i] = Bf16.fromFloat(table[i]);
         }
-        try (KernelCodec reference = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+        try (CpuCodec reference = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             return reference.encodeWithClustering(new KvTensor("head", 1, 1, tokens, dim, values), Workload.CONFIG,
                     new byte[][] {idBytes}, new short[][] {tableBits});
         }
@@ -139,21 +139,21 @@ public class KernelBench {
 
     private Object run(String kernel) {
         return switch (kernel) {
-            case "centroidNorms" -> centroidNorms();
+            case "norms" -> norms();
             case "assign" -> assign();
-            case "updateCentroids" -> new Object[] {updateCentroids(), counts};
-            case "subtractCentroids" -> subtractCentroids();
-            case "quantizeHead" -> new Object[] {quantizeHead(), scales, zeros};
-            case "dequantizeHead" -> dequantizeHead();
-            case "rtnBlockwise" -> rtnBlockwise();
+            case "update" -> new Object[] {update(), counts};
+            case "subtract" -> subtract();
+            case "quantize" -> new Object[] {quantize(), scales, zeros};
+            case "dequantize" -> dequantize();
+            case "rtn" -> rtn();
             case "nvfp4" -> nvfp4();
             default -> throw new IllegalArgumentException("no kernel benchmark '" + kernel + "'");
         };
     }
 
     @Benchmark
-    public float[] centroidNorms() {
-        kernels.centroidNorms(centroids, Shape.KC, dim, normsOut);
+    public float[] norms() {
+        kernels.norms(centroids, Shape.KC, dim, normsOut);
         return normsOut;
     }
 
@@ -165,32 +165,32 @@ public class KernelBench {
     }
 
     @Benchmark
-    public float[] updateCentroids() {
-        kernels.updateCentroids(x, tokens, dim, trueIds, centroids, Shape.KC, newCentroids, counts);
+    public float[] update() {
+        kernels.update(x, tokens, dim, trueIds, centroids, Shape.KC, newCentroids, counts);
         return newCentroids;
     }
 
     @Benchmark
-    public float[] subtractCentroids() {
-        kernels.subtractCentroids(x, tokens, dim, trueIds, centroids, residualOut);
+    public float[] subtract() {
+        kernels.subtract(x, tokens, dim, trueIds, centroids, residualOut);
         return residualOut;
     }
 
     @Benchmark
-    public byte[] quantizeHead() {
-        kernels.quantizeHead(residual, tokens, dim, Workload.CONFIG, packed, 0, scales, 0, zeros, 0);
+    public byte[] quantize() {
+        kernels.quantize(residual, tokens, dim, Workload.CONFIG, packed, 0, scales, 0, zeros, 0);
         return packed;
     }
 
     @Benchmark
-    public short[] dequantizeHead() {
-        kernels.dequantizeHead(span, 0, valuesOut, 0);
+    public short[] dequantize() {
+        kernels.dequantize(span, 0, valuesOut, 0);
         return valuesOut;
     }
 
     @Benchmark
-    public short[] rtnBlockwise() {
-        kernels.rtnBlockwise(bits, valuesOut, 0, bits.length, Workload.RTN_GROUP, Workload.RTN_BITS);
+    public short[] rtn() {
+        kernels.rtn(bits, valuesOut, 0, bits.length, Workload.RTN_GROUP, Workload.RTN_BITS);
         return valuesOut;
     }
 

@@ -53,19 +53,19 @@ public record Workload(Limit limit, double unitsPerOp) {
         double elements = s * d;
         return switch (kernel) {
             // One FMA per (centroid, d) and per (token, centroid, d): SPEC §3.2.
-            case "centroidNorms" -> fma(kc * d);
+            case "norms" -> fma(kc * d);
             case "assign" -> fma(shape.assignTokens(impl) * kc * d);
             // In: x (fp32) and the ids (int); out: the new centroids (fp32) and the counts (int).
-            case "updateCentroids" -> bytes(elements * 4 + s * 4, kc * d * 4 + kc * 4);
+            case "update" -> bytes(elements * 4 + s * 4, kc * d * 4 + kc * 4);
             // In: x, the ids, the centroid table; out: the fp32 residual.
-            case "subtractCentroids" -> bytes(elements * 4 + s * 4 + kc * d * 4, elements * 4);
+            case "subtract" -> bytes(elements * 4 + s * 4 + kc * d * 4, elements * 4);
             // In: the fp32 residual; out: packed codes, scales (and zero points when asymmetric).
-            case "quantizeHead" -> bytes(elements * 4, packedBytes(elements) + scaleBytes(elements));
+            case "quantize" -> bytes(elements * 4, packedBytes(elements) + scaleBytes(elements));
             // In: packed codes, scales, per stage the ids (1 B) and bf16 centroid table; out: bf16 values.
-            case "dequantizeHead" -> bytes(packedBytes(elements) + scaleBytes(elements)
+            case "dequantize" -> bytes(packedBytes(elements) + scaleBytes(elements)
                     + CONFIG.stages() * (s + kc * d * 2), elements * 2);
             // bf16 in, bf16 out.
-            case "rtnBlockwise", "nvfp4" -> bytes(elements * 2, elements * 2);
+            case "rtn", "nvfp4" -> bytes(elements * 2, elements * 2);
             default -> throw new IllegalArgumentException("no workload model for kernel '" + kernel + "'");
         };
     }
@@ -79,7 +79,7 @@ public record Workload(Limit limit, double unitsPerOp) {
 
     /** Full decode of the LongCat tensor: the dequantization byte model over all heads. */
     public static Workload decode() {
-        Workload head = kernel("dequantizeHead", Shape.LONGCAT, "reference");
+        Workload head = kernel("dequantize", Shape.LONGCAT, "reference");
         return new Workload(Limit.COPY, head.unitsPerOp() * TENSOR_HEADS);
     }
 

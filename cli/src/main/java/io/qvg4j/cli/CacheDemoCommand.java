@@ -6,19 +6,18 @@ import io.qvg4j.cache.CacheAttention;
 import io.qvg4j.cache.CacheMemory;
 import io.qvg4j.cache.CachePolicy;
 import io.qvg4j.cache.QuantizedKVCache;
-import io.qvg4j.cache.ScalarAttention;
 import io.qvg4j.cache.TokenSource;
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.KernelProvider;
+import io.qvg4j.codec.QvgCodec;
+import io.qvg4j.spi.Implementations;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.MemoryFootprint;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
-import io.qvg4j.simd.SimdAttention;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -59,14 +58,12 @@ public final class CacheDemoCommand implements Callable<Integer> {
     @Option(names = "--queries", defaultValue = "64", description = "Queries per head: the K rows of the newest tokens (default: ${DEFAULT-VALUE}).")
     int queries;
 
-    @Option(names = "--impl", description = "Quantizer kernels: reference or simd (default: simd when it loads, else reference).")
-    String impl;
+    @Mixin
+    ImplOptions impl;
 
-    @Option(names = "--attention", description = "Attention kernels: reference or simd (default: simd when the Vector API is available).")
+    @Option(names = "--attention", defaultValue = "auto",
+            description = "Attention kernels: auto (the fastest available), reference or simd (default: ${DEFAULT-VALUE}).")
     String attention;
-
-    @Option(names = "--threads", description = "Quantizer worker threads (default: all processors).")
-    Integer threads;
 
     @Option(names = "--seed", defaultValue = "0", description = "Base seed of the k-means initial indices (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -77,9 +74,8 @@ public final class CacheDemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path dir = data != null ? data : DemoCommand.defaultDataDir();
-        int workers = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        if (workers < 1 || repeat < 1 || queries < 1 || frameTokens < 1) {
-            throw new InvalidInputException("--threads, --repeat, --queries and --frame-tokens must be at least 1");
+        if (repeat < 1 || queries < 1 || frameTokens < 1) {
+            throw new InvalidInputException("--repeat, --queries and --frame-tokens must be at least 1");
         }
         KvTensor k = DemoCommand.loadSample(dir, "city_a_k");
         KvTensor v = DemoCommand.loadSample(dir, "city_a_v");
@@ -92,20 +88,19 @@ public final class CacheDemoCommand implements Callable<Integer> {
         if (spanFrames != null) {
             p = p.withSpanFrames(spanFrames);
         }
-        AttentionKernels kernels = attentionKernels();
+        AttentionKernels kernels = Implementations.attention(attention);
         int heads = k.heads();
         int dim = k.dim();
         int perPass = k.tokens() / frameTokens;
         int frames = perPass * repeat;
         PrintWriter out = spec.commandLine().getOut();
-        try (KernelCodec codec = new KernelCodec(impl != null ? KernelProvider.byName(impl) : KernelProvider.defaultKernels(), workers)) {
+        try (QvgCodec codec = impl.open()) {
             out.printf("qvg cache-demo: policy %s (span %d frames, sink %d, keep-recent %d, window %s), %s, warm start %s%n",
                     p.name(), p.spanFrames(), p.sinkFrames(), p.keepRecentFrames(),
                     p.windowFrames() == 0 ? "none" : p.windowFrames() + " frames (retain " + p.retainFrames() + ")",
                     p.spanFrames() == 0 ? "no quantization" : config.toString(), warmStart ? "on" : "off");
-            out.printf("stream: %d frames of %d tokens (%d pass%s over %s), H=%d, D=%d; quantizer %s, %d thread%s; attention %s%n",
-                    frames, frameTokens, repeat, repeat == 1 ? "" : "es", k.shapeString(), heads, dim, codec.name(),
-                    workers, workers == 1 ? "" : "s", kernels.name());
+            out.printf("stream: %d frames of %d tokens (%d pass%s over %s), H=%d, D=%d; quantizer %s; attention %s%n",
+                    frames, frameTokens, repeat, repeat == 1 ? "" : "es", k.shapeString(), heads, dim, impl.describe(), kernels.name());
             QuantizedKVCache cache = new QuantizedKVCache(heads, dim, frameTokens, p, codec);
             QuantizedKVCache exact = new QuantizedKVCache(heads, dim, frameTokens,
                     new CachePolicy("bf16", 0, 0, 0, p.windowFrames(), p.retainFrames(), config, 0, false), codec);
@@ -166,7 +161,7 @@ public final class CacheDemoCommand implements Callable<Integer> {
     }
 
     /** Per span: frames, k-means iterations, and the K and V rel-L2 error of its decoded tokens. */
-    private static void reportSpans(PrintWriter out, QuantizedKVCache cache, KernelCodec codec, short[][] kFrames, short[][] vFrames) {
+    private static void reportSpans(PrintWriter out, QuantizedKVCache cache, QvgCodec codec, short[][] kFrames, short[][] vFrames) {
         int ft = cache.frameTokens();
         double sumK = 0, sumV = 0, itK = 0, itV = 0;
         for (QuantizedKVCache.Span s : cache.spans()) {
@@ -187,7 +182,7 @@ public final class CacheDemoCommand implements Callable<Integer> {
         }
     }
 
-    private static double spanError(KernelCodec codec, QuantizedSpan span, int[] frames, short[][] original, int ft) {
+    private static double spanError(QvgCodec codec, QuantizedSpan span, int[] frames, short[][] original, int ft) {
         short[] deq = codec.decode(span).bits();
         int heads = span.headCount(), dim = span.dim();
         double num = 0, den = 0;
@@ -219,22 +214,6 @@ public final class CacheDemoCommand implements Callable<Integer> {
             }
         }
         return out;
-    }
-
-    private AttentionKernels attentionKernels() {
-        String name = attention != null ? attention
-                : ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() ? "simd" : "reference";
-        return switch (name) {
-            case "reference" -> ScalarAttention.INSTANCE;
-            case "simd" -> {
-                if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-                    throw new InvalidInputException("--attention simd: jdk.incubator.vector is not available; "
-                            + "run java with --add-modules jdk.incubator.vector");
-                }
-                yield SimdAttention.create();
-            }
-            default -> throw new InvalidInputException("--attention " + name + ": use reference or simd");
-        };
     }
 
     /** The sample cut into frames of {@code [H, frameTokens, D]}. */

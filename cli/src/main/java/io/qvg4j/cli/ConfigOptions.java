@@ -5,7 +5,7 @@ import io.qvg4j.quant.ScaleFormat;
 import io.qvg4j.tensor.InvalidInputException;
 import picocli.CommandLine.Option;
 
-/** The quantizer configuration and implementation options shared by {@code quantize} and {@code verify}. */
+/** The quantizer configuration shared by {@code quantize} and {@code verify}. */
 final class ConfigOptions {
     @Option(names = "--bits", defaultValue = "2", description = "Residual code width: 2, 3, 4 or 8 (default: ${DEFAULT-VALUE}).")
     int bits;
@@ -34,15 +34,6 @@ final class ConfigOptions {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the k-means initial indices, SplitMix64 (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--impl", defaultValue = "reference", description = "Implementation: reference, simd or opencl (default: ${DEFAULT-VALUE}).")
-    String impl;
-
-    @Option(names = "--threads", defaultValue = "1", description = "Worker threads; results do not depend on it (default: ${DEFAULT-VALUE}).")
-    int threads;
-
-    @Option(names = "--device", defaultValue = "0", description = "OpenCL device index (default: ${DEFAULT-VALUE}).")
-    int device;
-
     QuantConfig config() {
         ScaleFormat f = switch (scaleFormat) {
             case "fp8" -> ScaleFormat.FP8_E4M3;
@@ -50,12 +41,5 @@ final class ConfigOptions {
             default -> throw new InvalidInputException("--scale-format " + scaleFormat + ": use fp8 or bf16");
         };
         return new QuantConfig(bits, groupSize, stages, centroids, asymmetric, f, iters, tol);
-    }
-
-    int threads() {
-        if (threads < 1) {
-            throw new InvalidInputException("--threads " + threads + ": must be at least 1");
-        }
-        return threads;
     }
 }

@@ -1,12 +1,12 @@
 package io.qvg4j.cli;
 
-import io.qvg4j.cli.conformance.ConformanceCase;
-import io.qvg4j.cli.conformance.ConformanceRunner;
+import io.qvg4j.conformance.ConformanceCase;
+import io.qvg4j.conformance.ConformanceRunner;
 import io.qvg4j.golden.GoldenFile;
-import io.qvg4j.kernel.Codecs;
-import io.qvg4j.quant.QvgCodec;
+import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.tensor.InvalidInputException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -33,15 +33,8 @@ public final class ConformanceCommand implements Callable<Integer> {
     @Parameters(paramLabel = "DIR", description = "Corpus directory holding cases.jsonl.")
     Path dir;
 
-    @Option(names = "--impl", defaultValue = "reference",
-            description = "Implementation: reference, simd or opencl (default: ${DEFAULT-VALUE}).")
-    String impl;
-
-    @Option(names = "--threads", defaultValue = "1", description = "Worker threads (default: ${DEFAULT-VALUE}).")
-    int threads;
-
-    @Option(names = "--device", defaultValue = "0", description = "OpenCL device index, see 'qvg devices' (default: ${DEFAULT-VALUE}).")
-    int device;
+    @Mixin
+    ImplOptions impl;
 
     @Option(names = "--case", description = "Run only the cases with these names.", split = ",")
     List<String> only;
@@ -51,9 +44,6 @@ public final class ConformanceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (threads < 1) {
-            throw new InvalidInputException("--threads " + threads + ": must be at least 1");
-        }
         Path index = dir.resolve("cases.jsonl");
         if (!Files.isRegularFile(index)) {
             throw new InvalidInputException(dir + ": no cases.jsonl (not a conformance corpus directory)");
@@ -71,9 +61,8 @@ public final class ConformanceCommand implements Callable<Integer> {
         Path goldenFile = dir.resolve(GoldenFile.NAME);
         Map<String, Map<String, String>> golden = Files.isRegularFile(goldenFile) ? GoldenFile.read(goldenFile) : null;
         int passed = 0;
-        try (QvgCodec codec = Codecs.open(impl, threads, device)) {
-            out.printf("conformance: %d cases in %s, impl %s, %d thread%s; %s%n", cases.size(), dir, codec.name(), threads,
-                    threads == 1 ? "" : "s", golden == null ? "no " + GoldenFile.NAME + " (own bytes not pinned)"
+        try (QvgCodec codec = impl.open()) {
+            out.printf("conformance: %d cases in %s, impl %s; %s%n", cases.size(), dir, impl.describe(), golden == null ? "no " + GoldenFile.NAME + " (own bytes not pinned)"
                             : "own bytes checked against " + goldenFile);
             ConformanceRunner runner = new ConformanceRunner(codec, golden);
             for (ConformanceCase c : cases) {

@@ -1,18 +1,17 @@
 package io.qvg4j.cli;
 
-import io.qvg4j.cli.conformance.ConformanceRunner;
+import io.qvg4j.conformance.ConformanceRunner;
 import io.qvg4j.io.TensorFiles;
-import io.qvg4j.kernel.Codecs;
-import io.qvg4j.kernel.KernelProvider;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.quant.MemoryFootprint;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
-import io.qvg4j.quant.QvgCodec;
+import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -31,11 +30,8 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--data", description = "Directory holding city_a_k.npy and city_a_v.npy (default: the repository's conformance/).")
     Path data;
 
-    @Option(names = "--impl", description = "reference, simd or opencl (default: simd when the Vector API is available, else reference).")
-    String impl;
-
-    @Option(names = "--threads", description = "Worker threads (default: all processors).")
-    Integer threads;
+    @Mixin
+    ImplOptions impl;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the k-means initial indices (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -46,16 +42,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path dir = data != null ? data : defaultDataDir();
-        int workers = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        if (workers < 1) {
-            throw new InvalidInputException("--threads " + workers + ": must be at least 1");
-        }
-        String implementation = impl != null ? impl : KernelProvider.defaultKernels().name();
         QuantConfig config = QuantConfig.DEFAULT;
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("qvg demo: config %s; impl %s, %d thread%s, seed %d%n", config, implementation, workers,
-                workers == 1 ? "" : "s", seed);
-        try (QvgCodec codec = Codecs.open(implementation, workers, 0)) {
+        out.printf("qvg demo: config %s; impl %s, seed %d%n", config, impl.describe(), seed);
+        try (QvgCodec codec = impl.open()) {
             MemoryFootprint total = null;
             for (String name : new String[]{"city_a_k", "city_a_v"}) {
                 KvTensor x = loadSample(dir, name);

@@ -2,11 +2,11 @@ package io.qvg4j.cli;
 
 import io.qvg4j.io.Qkv;
 import io.qvg4j.io.TensorFiles;
-import io.qvg4j.kernel.Codecs;
-import io.qvg4j.quant.QvgCodec;
+import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -30,11 +30,8 @@ public final class DequantizeCommand implements Callable<Integer> {
     @Option(names = "--name", defaultValue = "deq", description = "Tensor name in a .safetensors output (default: ${DEFAULT-VALUE}).")
     String name;
 
-    @Option(names = "--impl", defaultValue = "reference", description = "Implementation: reference, simd or opencl (default: ${DEFAULT-VALUE}).")
-    String impl;
-
-    @Option(names = "--threads", defaultValue = "1", description = "Worker threads (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @Mixin
+    ImplOptions impl;
 
     @Spec
     CommandSpec spec;
@@ -45,12 +42,10 @@ public final class DequantizeCommand implements Callable<Integer> {
         if (!n.endsWith(".npy") && !n.endsWith(".safetensors")) {
             throw new InvalidInputException(output + ": output must end in .npy or .safetensors");
         }
-        if (threads < 1) {
-            throw new InvalidInputException("--threads " + threads + ": must be at least 1");
-        }
         Qkv.Contents c = Qkv.read(input);
         KvTensor deq;
-        try (QvgCodec codec = Codecs.open(impl, threads, 0)) {
+        spec.commandLine().getOut().println("dequantize: impl " + impl.describe());
+        try (QvgCodec codec = impl.open()) {
             deq = codec.decode(c.span());
         }
         TensorFiles.write(output, deq, name);

@@ -1,6 +1,8 @@
 package io.qvg4j.cli;
 
-import io.qvg4j.gpu.OpenCl;
+import io.qvg4j.spi.Implementation;
+import io.qvg4j.spi.Implementations;
+import io.qvg4j.tensor.InvalidInputException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
@@ -21,19 +23,12 @@ public final class DevicesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<OpenCl.DeviceInfo> devices = OpenCl.devices();
+        Implementation opencl = Implementations.all().stream().filter(i -> i.name().equals("opencl")).findFirst()
+                .orElseThrow(() -> new InvalidInputException("devices: the gpu module is not on the class path"));
+        List<String> lines = opencl.devices();
         PrintWriter out = spec.commandLine().getOut();
-        String platform = null;
-        for (OpenCl.DeviceInfo d : devices) {
-            if (!d.platform().equals(platform)) {
-                platform = d.platform();
-                out.println("platform: " + platform);
-            }
-            out.printf("  device %d: %s | %s | driver %s | fp64 %s | global memory %.1f GiB | local memory %d KiB | %d compute units%n",
-                    d.index(), d.name(), d.version(), d.driver(), d.fp64() ? "yes" : "NO (k-means update unavailable)",
-                    d.globalMemory() / (double) (1L << 30), d.localMemory() >> 10, d.computeUnits());
-        }
-        if (devices.isEmpty()) {
+        lines.forEach(out::println);
+        if (lines.isEmpty()) {
             out.println("OpenCL platforms found, but no devices");
         }
         return 0;

@@ -1,21 +1,17 @@
 package io.qvg4j.cli;
 
-import io.qvg4j.cache.AttentionKernels;
-import io.qvg4j.cache.ScalarAttention;
-import io.qvg4j.cli.conformance.ConformanceCase;
-import io.qvg4j.cli.conformance.ConformanceRunner;
+import io.qvg4j.conformance.ConformanceCase;
+import io.qvg4j.conformance.ConformanceRunner;
 import io.qvg4j.golden.AttentionCases;
 import io.qvg4j.golden.Digests;
 import io.qvg4j.golden.GoldenCase;
 import io.qvg4j.golden.GoldenFile;
 import io.qvg4j.golden.SyntheticCases;
-import io.qvg4j.kernel.Codecs;
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.KernelProvider;
-import io.qvg4j.quant.QvgCodec;
-import io.qvg4j.simd.SimdAttention;
+import io.qvg4j.spi.Implementations;
+import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.tensor.InvalidInputException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -47,27 +43,16 @@ public final class GoldenCommand implements Callable<Integer> {
     @Option(names = "--write", description = "Regenerate DIR/golden.tsv from the scalar reference.")
     boolean write;
 
-    @Option(names = "--impl", defaultValue = "reference",
-            description = "Implementation to check: reference, simd or opencl (default: ${DEFAULT-VALUE}); "
-                    + "the cache-attention streams run on the CPU implementations only.")
-    String impl;
-
-    @Option(names = "--threads", defaultValue = "2", description = "Worker threads (default: ${DEFAULT-VALUE}).")
-    int threads;
-
-    @Option(names = "--device", defaultValue = "0", description = "OpenCL device index, see 'qvg devices' (default: ${DEFAULT-VALUE}).")
-    int device;
+    @Mixin
+    ImplOptions impl;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        if (threads < 1) {
-            throw new InvalidInputException("--threads " + threads + ": must be at least 1");
-        }
-        if (write && !impl.equals("reference")) {
-            throw new InvalidInputException("--write --impl " + impl + ": the golden file is written by the reference only");
+        if (write && !impl.impl.equals("reference")) {
+            throw new InvalidInputException("--write --impl " + impl.impl + ": the golden file is written by the reference only");
         }
         Path index = dir.resolve("cases.jsonl");
         if (!Files.isRegularFile(index)) {
@@ -78,9 +63,8 @@ public final class GoldenCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Map<String, Map<String, String>> computed = new LinkedHashMap<>();
         int differing = 0;
-        try (QvgCodec codec = Codecs.open(impl, threads, device)) {
-            out.printf("golden: %s, impl %s, %d thread%s%n", write ? "writing " + file : "checking against " + file,
-                    codec.name(), threads, threads == 1 ? "" : "s");
+        try (QvgCodec codec = impl.open()) {
+            out.printf("golden: %s, impl %s%n", write ? "writing " + file : "checking against " + file, impl.describe());
             for (ConformanceCase c : ConformanceCase.readAll(index)) {
                 differing += report(out, computed, golden, ConformanceRunner.goldenName(c),
                         Digests.of(codec, ConformanceRunner.goldenCase(dir, c)));
@@ -88,14 +72,9 @@ public final class GoldenCommand implements Callable<Integer> {
             for (GoldenCase c : SyntheticCases.all()) {
                 differing += report(out, computed, golden, c.name(), Digests.of(codec, c));
             }
-        }
-        if (impl.equals("opencl")) {
-            out.println("golden: the cache-attention streams run on the CPU kernels only; not checked for opencl");
-        } else {
-            try (KernelCodec cpu = new KernelCodec(KernelProvider.byName(impl), threads)) {
-                for (var e : AttentionCases.all(cpu, attention(impl)).entrySet()) {
-                    differing += report(out, computed, golden, e.getKey(), e.getValue());
-                }
+            // The streams quantize with this implementation and attend with the fastest attention kernels.
+            for (var e : AttentionCases.all(codec, Implementations.attention("auto")).entrySet()) {
+                differing += report(out, computed, golden, e.getKey(), e.getValue());
             }
         }
         if (write) {
@@ -105,7 +84,7 @@ public final class GoldenCommand implements Callable<Integer> {
             return 0;
         }
         for (String name : golden.keySet()) {
-            if (!computed.containsKey(name) && !(impl.equals("opencl") && name.startsWith("attention/"))) {
+            if (!computed.containsKey(name)) {
                 out.println("DIFF " + name + ": in the golden file but no longer produced");
                 differing++;
             }
@@ -136,13 +115,5 @@ public final class GoldenCommand implements Callable<Integer> {
                 : ": " + String.join("; ", diff)));
         out.flush();
         return diff.isEmpty() ? 0 : 1;
-    }
-
-    private static AttentionKernels attention(String impl) {
-        return switch (impl) {
-            case "reference" -> ScalarAttention.INSTANCE;
-            case "simd" -> SimdAttention.create();
-            default -> throw new InvalidInputException("--impl " + impl + ": unknown implementation; use reference, simd or opencl");
-        };
     }
 }

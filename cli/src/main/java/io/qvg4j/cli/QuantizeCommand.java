@@ -2,12 +2,11 @@ package io.qvg4j.cli;
 
 import io.qvg4j.io.Qkv;
 import io.qvg4j.io.TensorFiles;
-import io.qvg4j.kernel.Codecs;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.quant.MemoryFootprint;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
-import io.qvg4j.quant.QvgCodec;
+import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
 import picocli.CommandLine.Command;
@@ -42,6 +41,9 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
+    @Mixin
+    ImplOptions impl;
+
     @Spec
     CommandSpec spec;
 
@@ -51,15 +53,14 @@ public final class QuantizeCommand implements Callable<Integer> {
             throw new InvalidInputException(output + ": output must end in .qkv");
         }
         QuantConfig config = options.config();
-        int threads = options.threads();
         PrintWriter out = spec.commandLine().getOut();
         TensorFiles.Loaded loaded;
         QuantizedSpan span;
         String implName;
         // The bar is closed before the summary is printed, so the two never interleave on a terminal.
         try (Progress progress = Progress.start("quantize", 3);
-             QvgCodec codec = Codecs.open(options.impl, threads, options.device)) {
-            implName = codec.name();
+             QvgCodec codec = impl.open()) {
+            implName = impl.describe();
             progress.begin("reading " + input.getFileName());
             loaded = TensorFiles.load(input, tensor);
             KvTensor x = loaded.tensor();
@@ -71,9 +72,10 @@ public final class QuantizeCommand implements Callable<Integer> {
             progress.step("done");
         }
         KvTensor x = loaded.tensor();
+        out.println("quantize: impl " + implName);
         out.printf("read %s '%s' %s %s%s%n", input, x.name(), x.shapeString(), loaded.sourceDtype(),
                 loaded.conversion().isEmpty() ? "" : "; " + loaded.conversion());
-        out.printf("quantized with %s (impl %s, seed %d), k-means iterations per stage %s%n", config, implName,
+        out.printf("quantized with %s (seed %d), k-means iterations per stage %s%n", config,
                 options.seed, java.util.Arrays.toString(span.iterations()));
         MemoryFootprint f = span.footprint();
         out.printf("wrote %s: %d bytes (payload %d bytes, %.4f bits/element, %.3fx smaller than bf16)%n", output,

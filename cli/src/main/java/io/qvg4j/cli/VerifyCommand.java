@@ -4,12 +4,11 @@ import io.qvg4j.io.Npy;
 import io.qvg4j.io.NpyArray;
 import io.qvg4j.io.NpyDtype;
 import io.qvg4j.io.TensorFiles;
-import io.qvg4j.kernel.Codecs;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
-import io.qvg4j.quant.QvgCodec;
+import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
 import picocli.CommandLine.Command;
@@ -68,6 +67,9 @@ public final class VerifyCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
+    @Mixin
+    ImplOptions impl;
+
     @Spec
     CommandSpec spec;
 
@@ -78,7 +80,8 @@ public final class VerifyCommand implements Callable<Integer> {
         PrintWriter out = new PrintWriter(buffer);
         boolean passed;
         try (Progress progress = Progress.start("verify", 3);
-             QvgCodec codec = Codecs.open(options.impl, options.threads(), options.device)) {
+             QvgCodec codec = impl.open()) {
+            out.println("verify: impl " + impl.describe());
             progress.begin("reading " + input.getFileName());
             TensorFiles.Loaded loaded = TensorFiles.load(input, tensor);
             KvTensor x = loaded.tensor();
@@ -282,7 +285,7 @@ public final class VerifyCommand implements Callable<Integer> {
     }
 
     private static double relativeL2(KvTensor a, KvTensor x) {
-        return io.qvg4j.cli.conformance.ConformanceRunner.relativeL2(a, x);
+        return io.qvg4j.conformance.ConformanceRunner.relativeL2(a, x);
     }
 
     private NpyArray array(Map<String, NpyArray> a, String name, NpyDtype dtype) {

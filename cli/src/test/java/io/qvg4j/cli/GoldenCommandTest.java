@@ -1,6 +1,6 @@
 package io.qvg4j.cli;
 
-import io.qvg4j.cli.conformance.ConformanceCase;
+import io.qvg4j.conformance.ConformanceCase;
 import io.qvg4j.golden.GoldenFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

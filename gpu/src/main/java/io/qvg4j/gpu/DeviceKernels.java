@@ -50,7 +50,7 @@ final class DeviceKernels {
     }
 
     void norms(cl_mem c, int count, int dim, cl_mem norms) {
-        cl.launch("centroid_norms", size(count), null, c, dim, count, norms);
+        cl.launch("norms", size(count), null, c, dim, count, norms);
     }
 
     void assign(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem norms, int kc, cl_mem ids) {
@@ -113,27 +113,27 @@ final class DeviceKernels {
         cl.launch("chunk_offsets", size(kc, heads), null, scratch.chunkCounts, kc, chunks, scratch.offsets,
                 scratch.chunkOffsets);
         cl.launch("cluster_members", size(kc, chunks, heads), null, ids, tokens, kc, scratch.chunkOffsets, scratch.members);
-        cl.launch("centroid_update", size(dim, kc, heads), null, x, tokens, dim, kc, scratch.members, scratch.offsets,
+        cl.launch("update", size(dim, kc, heads), null, x, tokens, dim, kc, scratch.members, scratch.offsets,
                 scratch.counts, c, next);
     }
 
     /** Smoothing (SPEC §4): {@code r = bf16(x − c[ids])}; r may be x. */
     void subtract(cl_mem x, int heads, int tokens, int dim, int kc, cl_mem ids, cl_mem c, cl_mem r) {
         long n = (long) heads * tokens * dim;
-        cl.launch("subtract_centroids", size(n), FLAT, x, tokens, dim, kc, ids, c, r, n);
+        cl.launch("subtract", size(n), FLAT, x, tokens, dim, kc, ids, c, r, n);
     }
 
     /** Block quantizer (SPEC §6) of {@code rows} rows of {@code dim} residuals: byte codes, scales, zeros. */
     void quantize(cl_mem r, long rows, int dim, QuantConfig config, cl_mem codes, cl_mem scales, cl_mem zeros) {
         long blocks = rows * config.blocksPerRow(dim);
-        cl.launch("quantize_blocks", size(blocks), FLAT, r, config.groupSize(), config.bits(),
+        cl.launch("quantize", size(blocks), FLAT, r, config.groupSize(), config.bits(),
                 config.asymmetric() ? 1 : 0, bf16Scales(config), blocks, codes, scales, zeros);
     }
 
     /** Packing (SPEC §6.5) of byte codes into each row's MSB-first bit stream. */
     void pack(cl_mem codes, long rows, int dim, int bits, cl_mem packed) {
         long bytes = rows * (dim * bits / 8);
-        cl.launch("pack_codes", size(bytes), FLAT, codes, dim, bits, bytes, packed);
+        cl.launch("pack", size(bytes), FLAT, codes, dim, bits, bytes, packed);
     }
 
     /** Dequantization (SPEC §7) of every row; ids and centroids hold all stages one after another. */

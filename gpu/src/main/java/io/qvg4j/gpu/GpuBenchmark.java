@@ -1,8 +1,8 @@
 package io.qvg4j.gpu;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
@@ -101,7 +101,7 @@ public final class GpuBenchmark {
                                               QuantizedSpan span) {
         {
             long t0 = System.nanoTime();
-            try (KernelCodec ref = new KernelCodec(ScalarKernels.INSTANCE, Runtime.getRuntime().availableProcessors())) {
+            try (CpuCodec ref = new CpuCodec(ScalarKernels.INSTANCE, Runtime.getRuntime().availableProcessors())) {
                 QuantizedSpan expected = ref.encode(x, config, init);
                 boolean same = Arrays.equals(expected.packed(), span.packed()) && Arrays.equals(expected.scales(), span.scales())
                         && Arrays.equals(expected.iterations(), span.iterations())

@@ -23,7 +23,7 @@ public final class OpenCl {
 
     /** One device as {@code qvg devices} lists it. */
     public record DeviceInfo(int index, String platform, String name, String version, String driver, boolean fp64,
-                             long globalMemory, long localMemory, int computeUnits) {}
+                             long globalMemory, long localMemory, int computeUnits, boolean gpu) {}
 
     /** A device with its JOCL handles. */
     record Handle(DeviceInfo info, cl_platform_id platform, cl_device_id device) {}
@@ -84,7 +84,8 @@ public final class OpenCl {
                         deviceString(d, CL_DEVICE_VERSION), deviceString(d, CL_DRIVER_VERSION),
                         List.of(extensions.split(" ")).contains("cl_khr_fp64"),
                         deviceLong(d, CL_DEVICE_GLOBAL_MEM_SIZE), deviceLong(d, CL_DEVICE_LOCAL_MEM_SIZE),
-                        deviceInt(d, CL_DEVICE_MAX_COMPUTE_UNITS));
+                        deviceInt(d, CL_DEVICE_MAX_COMPUTE_UNITS),
+                        (deviceLong(d, CL_DEVICE_TYPE) & CL_DEVICE_TYPE_GPU) != 0);
                 out.add(new Handle(info, p, d));
             }
         }

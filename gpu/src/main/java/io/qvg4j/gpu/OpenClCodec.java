@@ -1,11 +1,13 @@
 package io.qvg4j.gpu;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.algorithm.InitIndices;
+import io.qvg4j.algorithm.ProgressiveResidualQuantization;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.QvgCodec;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.codec.Validation;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
-import io.qvg4j.quant.QvgCodec;
 import io.qvg4j.tensor.KvTensor;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
@@ -21,13 +23,13 @@ import org.jocl.cl_mem;
 public final class OpenClCodec implements QvgCodec {
     private final ClRuntime cl;
     private final DeviceKernels k;
-    private final KernelCodec host;
+    private final CpuCodec host;
     private Profile lastProfile = Profile.NONE;
 
     private OpenClCodec(int threads, int device) {
         this.cl = new ClRuntime(device);
         this.k = new DeviceKernels(cl);
-        this.host = new KernelCodec(ScalarKernels.INSTANCE, threads);
+        this.host = new CpuCodec(ScalarKernels.INSTANCE, threads);
     }
 
     /**
@@ -56,105 +58,158 @@ public final class OpenClCodec implements QvgCodec {
 
     @Override
     public synchronized QuantizedSpan encode(KvTensor x, QuantConfig config, int[][][] initIndices) {
-        KernelCodec.validate(x, config);
-        int heads = x.headCount();
-        int tokens = x.tokens();
-        int dim = x.dim();
-        int kc = config.centroids();
-        int stages = config.stages();
-        InitIndices.validate(initIndices, stages, heads, kc, tokens);
-        cl.requireFp64("--impl opencl encode");
-        long rows = (long) heads * tokens;
-        long cells = (long) heads * kc * dim;
-        cl.takeProfile();
-        cl_mem residual = input(x);
-        cl_mem c = cl.buffer(cells * Sizeof.cl_float);
-        cl_mem next = cl.buffer(cells * Sizeof.cl_float);
-        cl_mem norms = cl.buffer((long) heads * kc * Sizeof.cl_float);
-        cl_mem idsA = cl.buffer(rows);
-        cl_mem idsB = cl.buffer(rows);
-        DeviceKernels.UpdateScratch scratch = k.new UpdateScratch(heads, tokens, kc);
-        cl_mem counter = cl.buffer(Sizeof.cl_int);
-        cl_mem init = cl.buffer((long) heads * kc * Sizeof.cl_int);
-        cl_mem bf16 = cl.buffer(cells * Sizeof.cl_short);
-        byte[][] ids = new byte[stages][(int) rows];
-        short[][] centroids = new short[stages][(int) cells];
-        int[] iterations = new int[stages];
-        // The official rate: f32(changed) · f32(1 / f32(B·H·N)) < f32(tol), as KMeans computes it.
-        float perToken = 1.0f / (float) rows;
-        try {
-            for (int t = 0; t < stages; t++) {
-                int[] flat = new int[heads * kc];
-                for (int bh = 0; bh < heads; bh++) {
-                    System.arraycopy(initIndices[t][bh], 0, flat, bh * kc, kc);
-                }
-                cl.write(init, Pointer.to(flat), (long) flat.length * Sizeof.cl_int);
-                k.gather(residual, heads, tokens, dim, kc, init, c);
-                // Lloyd iterations with KMeans' control (SPEC §3.4): the test starts at the second
-                // iteration; a break returns the ids with the centroids they were assigned to,
-                // exhaustion the last ids with the centroids updated from them.
-                cl_mem cur = idsA;
-                cl_mem prev = idsB;
-                cl_mem resultIds = null;
-                for (int it = 0; it < config.maxIters() && resultIds == null; it++) {
-                    k.norms(c, heads * kc, dim, norms);
-                    k.assign(residual, heads, tokens, dim, c, norms, kc, cur);
-                    if (it > 0 && (float) k.countChanged(cur, prev, rows, counter) * perToken < config.tolerance()) {
-                        resultIds = cur;
-                        iterations[t] = it + 1;
-                        break;
-                    }
-                    k.update(residual, heads, tokens, dim, kc, cur, c, next, scratch);
-                    cl_mem swap = prev;
-                    prev = cur;
-                    cur = swap;
-                    swap = c;
-                    c = next;
-                    next = swap;
-                }
-                if (resultIds == null) {
-                    resultIds = prev;
-                    iterations[t] = config.maxIters();
-                }
-                k.subtract(residual, heads, tokens, dim, kc, resultIds, c, residual);
-                cl.read(resultIds, 0, Pointer.to(ids[t]), rows);
-                k.narrow(c, bf16, cells);
-                cl.read(bf16, 0, Pointer.to(centroids[t]), cells * Sizeof.cl_short);
-            }
-            return quantize(x, config, residual, ids, centroids, iterations);
-        } finally {
-            ClRuntime.release(residual, c, next, norms, idsA, idsB, counter, init, bf16);
-            scratch.close();
-            lastProfile = cl.takeProfile();
-        }
+        Validation.input(x, config);
+        InitIndices.validate(initIndices, config.stages(), x.headCount(), config.centroids(), x.tokens());
+        return run(x, config, Mode.CLUSTER, initIndices, null, null, null);
+    }
+
+    @Override
+    public synchronized QuantizedSpan encodeFromCentroids(KvTensor x, QuantConfig config, float[][][] initialCentroids) {
+        Validation.input(x, config);
+        Validation.initialCentroids(initialCentroids, config, x);
+        return run(x, config, Mode.CLUSTER, null, initialCentroids, null, null);
     }
 
     @Override
     public synchronized QuantizedSpan encodeWithClustering(KvTensor x, QuantConfig config, byte[][] clusterIds,
                                                            short[][] centroids) {
-        KernelCodec.validateClustering(x, config, clusterIds, centroids);
-        int heads = x.headCount();
-        int tokens = x.tokens();
-        int dim = x.dim();
-        int kc = config.centroids();
-        long cells = (long) heads * kc * dim;
+        Validation.clustering(x, config, clusterIds, centroids);
+        return run(x, config, Mode.GIVEN, null, null, clusterIds, centroids);
+    }
+
+    private enum Mode { CLUSTER, GIVEN }
+
+    private QuantizedSpan run(KvTensor x, QuantConfig config, Mode mode, int[][][] initIndices, float[][][] initialCentroids,
+                              byte[][] givenIds, short[][] givenCentroids) {
+        if (mode == Mode.CLUSTER) {
+            cl.requireFp64("--impl opencl encode");
+        }
         cl.takeProfile();
-        cl_mem residual = input(x);
-        cl_mem c = cl.buffer(cells * Sizeof.cl_float);
-        cl_mem ids = null;
-        cl_mem table = null;
-        try {
-            for (int t = 0; t < config.stages(); t++) {
-                ClRuntime.release(ids, table);
-                ids = cl.upload(clusterIds[t]);
-                table = cl.upload(centroids[t]);
-                k.widen(table, c, cells);
-                k.subtract(residual, heads, tokens, dim, kc, ids, c, residual);
-            }
-            return quantize(x, config, residual, clusterIds, centroids, new int[config.stages()]);
+        try (Stages s = new Stages(x, config, initIndices, initialCentroids, givenIds, givenCentroids)) {
+            return mode == Mode.CLUSTER
+                    ? ProgressiveResidualQuantization.encode(s, config, (long) x.headCount() * x.tokens())
+                    : ProgressiveResidualQuantization.encodeGiven(s, config);
         } finally {
-            ClRuntime.release(residual, c, ids, table);
             lastProfile = cl.takeProfile();
+        }
+    }
+
+    /**
+     * One encode's device buffers: the fp32 residual, the centroid table and its successor, two id
+     * buffers and the update's scratch. Only the initial indices or tables, one changed-id count per
+     * iteration and each stage's result cross the bus.
+     */
+    private final class Stages implements ProgressiveResidualQuantization.Stages, AutoCloseable {
+        final KvTensor x;
+        final QuantConfig config;
+        final int[][][] initIndices;
+        final float[][][] initialCentroids;
+        final byte[][] givenIds;
+        final short[][] givenCentroids;
+        final int heads, tokens, dim, kc;
+        final long rows, cells;
+        final cl_mem residual, norms, counter, bf16;
+        final cl_mem[] ids;
+        cl_mem c, next;
+        final DeviceKernels.UpdateScratch scratch;
+        final byte[][] keptIds;
+        final short[][] keptCentroids;
+
+        Stages(KvTensor x, QuantConfig config, int[][][] initIndices, float[][][] initialCentroids,
+               byte[][] givenIds, short[][] givenCentroids) {
+            this.x = x;
+            this.config = config;
+            this.initIndices = initIndices;
+            this.initialCentroids = initialCentroids;
+            this.givenIds = givenIds;
+            this.givenCentroids = givenCentroids;
+            heads = x.headCount();
+            tokens = x.tokens();
+            dim = x.dim();
+            kc = config.centroids();
+            rows = (long) heads * tokens;
+            cells = (long) heads * kc * dim;
+            residual = input(x);
+            c = cl.buffer(cells * Sizeof.cl_float);
+            next = cl.buffer(cells * Sizeof.cl_float);
+            norms = cl.buffer((long) heads * kc * Sizeof.cl_float);
+            ids = new cl_mem[]{cl.buffer(rows), cl.buffer(rows)};
+            counter = cl.buffer(Sizeof.cl_int);
+            bf16 = cl.buffer(cells * Sizeof.cl_short);
+            scratch = givenIds == null ? k.new UpdateScratch(heads, tokens, kc) : null;
+            keptIds = new byte[config.stages()][];
+            keptCentroids = new short[config.stages()][];
+        }
+
+        @Override
+        public void initialize(int stage) {
+            if (givenIds != null) {
+                keptIds[stage] = givenIds[stage];
+                keptCentroids[stage] = givenCentroids[stage];
+                cl.write(ids[0], Pointer.to(givenIds[stage]), rows);
+                cl.write(bf16, Pointer.to(givenCentroids[stage]), cells * Sizeof.cl_short);
+                k.widen(bf16, c, cells);
+            } else if (initialCentroids != null) {
+                float[] flat = new float[(int) cells];
+                for (int bh = 0; bh < heads; bh++) {
+                    System.arraycopy(initialCentroids[stage][bh], 0, flat, bh * kc * dim, kc * dim);
+                }
+                cl.write(c, Pointer.to(flat), cells * Sizeof.cl_float);
+            } else {
+                int[] flat = new int[heads * kc];
+                for (int bh = 0; bh < heads; bh++) {
+                    System.arraycopy(initIndices[stage][bh], 0, flat, bh * kc, kc);
+                }
+                cl_mem init = cl.upload(flat);
+                k.gather(residual, heads, tokens, dim, kc, init, c);
+                ClRuntime.release(init);
+            }
+        }
+
+        @Override
+        public void assign(int slot) {
+            k.norms(c, heads * kc, dim, norms);
+            k.assign(residual, heads, tokens, dim, c, norms, kc, ids[slot]);
+        }
+
+        @Override
+        public long changed() {
+            return k.countChanged(ids[0], ids[1], rows, counter);
+        }
+
+        @Override
+        public void update(int slot) {
+            k.update(residual, heads, tokens, dim, kc, ids[slot], c, next, scratch);
+            cl_mem swap = c;
+            c = next;
+            next = swap;
+        }
+
+        @Override
+        public void subtract(int slot) {
+            k.subtract(residual, heads, tokens, dim, kc, ids[slot], c, residual);
+        }
+
+        @Override
+        public void keep(int stage, int slot) {
+            keptIds[stage] = new byte[(int) rows];
+            keptCentroids[stage] = new short[(int) cells];
+            cl.read(ids[slot], 0, Pointer.to(keptIds[stage]), rows);
+            k.narrow(c, bf16, cells);
+            cl.read(bf16, 0, Pointer.to(keptCentroids[stage]), cells * Sizeof.cl_short);
+        }
+
+        @Override
+        public QuantizedSpan quantize(int[] iterations) {
+            return OpenClCodec.this.quantize(x, config, residual, keptIds, keptCentroids, iterations);
+        }
+
+        @Override
+        public void close() {
+            ClRuntime.release(residual, c, next, norms, ids[0], ids[1], counter, bf16);
+            if (scratch != null) {
+                scratch.close();
+            }
         }
     }
 

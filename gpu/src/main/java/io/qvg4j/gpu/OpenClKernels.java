@@ -1,7 +1,7 @@
 package io.qvg4j.gpu;
 
-import io.qvg4j.kernel.QvgKernels;
-import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.codec.QvgKernels;
+import io.qvg4j.codec.ScalarKernels;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import org.jocl.Pointer;
@@ -30,7 +30,7 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
     }
 
     @Override
-    public synchronized void centroidNorms(float[] centroids, int kc, int dim, float[] norms) {
+    public synchronized void norms(float[] centroids, int kc, int dim, float[] norms) {
         cl_mem c = cl.upload(Arrays.copyOf(centroids, kc * dim));
         cl_mem out = cl.buffer((long) kc * Sizeof.cl_float);
         k.norms(c, kc, dim, out);
@@ -56,7 +56,7 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
     }
 
     @Override
-    public synchronized void updateCentroids(float[] x, int tokens, int dim, int[] ids, float[] centroids, int kc,
+    public synchronized void update(float[] x, int tokens, int dim, int[] ids, float[] centroids, int kc,
                                              float[] newCentroids, int[] counts) {
         cl_mem xs = cl.upload(Arrays.copyOf(x, tokens * dim));
         cl_mem idb = cl.upload(bytes(ids, tokens));
@@ -72,7 +72,7 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
     }
 
     @Override
-    public synchronized void subtractCentroids(float[] x, int tokens, int dim, int[] ids, float[] centroids,
+    public synchronized void subtract(float[] x, int tokens, int dim, int[] ids, float[] centroids,
                                                float[] residual) {
         int kc = Arrays.stream(ids, 0, tokens).max().orElse(0) + 1;
         cl_mem xs = cl.upload(Arrays.copyOf(x, tokens * dim));
@@ -84,7 +84,7 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
     }
 
     @Override
-    public synchronized void quantizeHead(float[] residual, int tokens, int dim, QuantConfig config, byte[] packed,
+    public synchronized void quantize(float[] residual, int tokens, int dim, QuantConfig config, byte[] packed,
                                           int packedOffset, byte[] scales, int scaleOffset, byte[] zeros,
                                           int zeroOffset) {
         long scaleBytes = (long) tokens * config.blocksPerRow(dim) * config.scaleFormat().bytes();
@@ -105,7 +105,7 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
     }
 
     @Override
-    public synchronized void dequantizeHead(QuantizedSpan span, int bh, short[] out, int outOffset) {
+    public synchronized void dequantize(QuantizedSpan span, int bh, short[] out, int outOffset) {
         QuantConfig config = span.config();
         int tokens = span.tokens();
         int dim = span.dim();
@@ -132,8 +132,8 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
     }
 
     @Override
-    public void rtnBlockwise(short[] in, short[] out, int from, int to, int groupSize, int bits) {
-        ScalarKernels.INSTANCE.rtnBlockwise(in, out, from, to, groupSize, bits);
+    public void rtn(short[] in, short[] out, int from, int to, int groupSize, int bits) {
+        ScalarKernels.INSTANCE.rtn(in, out, from, to, groupSize, bits);
     }
 
     @Override

@@ -45,7 +45,7 @@ inline uchar fp8_encode(float x) {
     }
     float a = as_float(abs_bits);
     uint magnitude;
-    if (a > 448.0f) {
+    if (a > QVG_FP8_MAX) {
         magnitude = 0x7Eu;
     } else if (a < 0x1p-6f) {
         // Subnormal grid m * 2^-9: the scaling is exact, rint rounds half to even.

@@ -27,7 +27,7 @@ __kernel void gather_rows(__global const float* x, int tokens, int dim, int kc,
 }
 
 // norms[bh, k] = sum over d in order of c*c by fused multiply-adds from +0 (SPEC §3.2).
-__kernel void centroid_norms(__global const float* c, int dim, int count, __global float* norms) {
+__kernel void norms(__global const float* c, int dim, int count, __global float* norms) {
     int k = get_global_id(0);
     if (k >= count) return;
     __global const float* row = c + (long) k * dim;
@@ -189,7 +189,7 @@ __kernel void cluster_members(__global const uchar* ids, int tokens, int kc,
 }
 
 // Semantic-Aware Smoothing (SPEC §4): r = bf16(x - c[ids[n]]), in place allowed. Work-item per element.
-__kernel void subtract_centroids(__global const float* x, int tokens, int dim, int kc,
+__kernel void subtract(__global const float* x, int tokens, int dim, int kc,
                                  __global const uchar* ids, __global const float* c,
                                  __global float* r, long n_elems) {
     long e = get_global_id(0);
@@ -217,7 +217,7 @@ inline float store_scale(float v, int bf16_scales, __global uchar* out, long blo
 // Block quantizer (SPEC §6): one work-item per block of g values; codes as one byte each.
 // Kernel division a (/) b is a * (1.0f / b) (SPEC §2.3); rounding is half away from zero, which is
 // OpenCL's round() (SPEC §2.4); NaN gives q = +m, code 2m (symmetric), or code 0 (asymmetric) (SPEC §2.5).
-__kernel void quantize_blocks(__global const float* r, int g, int bits, int asym, int bf16_scales,
+__kernel void quantize(__global const float* r, int g, int bits, int asym, int bf16_scales,
                               long n_blocks, __global uchar* codes, __global uchar* scales,
                               __global uchar* zeros) {
     long b = get_global_id(0);
@@ -230,7 +230,7 @@ __kernel void quantize_blocks(__global const float* r, int g, int bits, int asym
         for (int i = 0; i < g; i++) {
             amax = java_max(amax, fabs(x[i]));
         }
-        float scale = java_max(amax * (1.0f / (float) m), 1e-10f);
+        float scale = java_max(amax * (1.0f / (float) m), QVG_MIN_SCALE);
         float s = store_scale(scale, bf16_scales, scales, b);
         float reciprocal = 1.0f / s;
         for (int i = 0; i < g; i++) {
@@ -246,7 +246,7 @@ __kernel void quantize_blocks(__global const float* r, int g, int bits, int asym
             lo = java_min(lo, x[i]);
             hi = java_max(hi, x[i]);
         }
-        float scale = java_max((hi - lo) * (1.0f / (float) qmax), 1e-10f);
+        float scale = java_max((hi - lo) * (1.0f / (float) qmax), QVG_MIN_SCALE);
         float s = store_scale(scale, bf16_scales, scales, b);
         float z = store_scale(lo, bf16_scales, zeros, b);
         float reciprocal = 1.0f / s;
@@ -258,7 +258,7 @@ __kernel void quantize_blocks(__global const float* r, int g, int bits, int asym
 }
 
 // Packing (SPEC §6.5): each row's codes as one MSB-first bit stream. Work-item per output byte.
-__kernel void pack_codes(__global const uchar* codes, int dim, int bits, long n_bytes,
+__kernel void pack(__global const uchar* codes, int dim, int bits, long n_bytes,
                          __global uchar* packed) {
     long o = get_global_id(0);
     if (o >= n_bytes) return;

@@ -6,7 +6,7 @@
 // token order (cluster_members), so the double sum runs in the reference's order; then
 // (float) sum / (float) count, IEEE division (the program is built with correctly rounded divide),
 // rounded to bf16. An empty cluster keeps its old centroid.
-__kernel void centroid_update(__global const float* x, int tokens, int dim, int kc,
+__kernel void update(__global const float* x, int tokens, int dim, int kc,
                               __global const int* members, __global const int* offsets,
                               __global const int* counts, __global const float* old_c,
                               __global float* new_c) {

@@ -1,11 +1,11 @@
 package io.qvg4j.simd;
 
-import io.qvg4j.baseline.Baselines;
-import io.qvg4j.kernel.QvgKernels;
+import io.qvg4j.algorithm.Baselines;
+import io.qvg4j.codec.QvgKernels;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.numeric.Rounding;
-import io.qvg4j.quant.BitPacking;
-import io.qvg4j.quant.BlockQuantizer;
+import io.qvg4j.algorithm.BitPacking;
+import io.qvg4j.algorithm.BlockQuantizer;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import jdk.incubator.vector.DoubleVector;
@@ -138,7 +138,7 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
     }
 
     @Override
-    public void centroidNorms(float[] centroids, int kc, int dim, float[] norms) {
+    public void norms(float[] centroids, int kc, int dim, float[] norms) {
         int w = 2 * lanes();
         int blocks = blocks(kc);
         float[] ct = transpose(centroids, kc, dim, blocks);
@@ -267,7 +267,7 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
      * ascending order (the same additions as the scalar loop), then float, IEEE division, bf16.
      */
     @Override
-    public void updateCentroids(float[] x, int tokens, int dim, int[] ids, float[] centroids, int kc,
+    public void update(float[] x, int tokens, int dim, int[] ids, float[] centroids, int kc,
                                 float[] newCentroids, int[] counts) {
         int dl = ds().length();
         int vectorDim = dim - dim % dl;
@@ -319,7 +319,7 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
 
     /** Smoothing (SPEC §4), lanes() across d: bf16(x − c). The tail of a row is done by the scalar rule. */
     @Override
-    public void subtractCentroids(float[] x, int tokens, int dim, int[] ids, float[] centroids, float[] residual) {
+    public void subtract(float[] x, int tokens, int dim, int[] ids, float[] centroids, float[] residual) {
         int vectorDim = dim - dim % lanes();
         for (int n = 0; n < tokens; n++) {
             int c = ids[n] * dim;
@@ -348,7 +348,7 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
      * block's reciprocal (and zero point), and the row packed (SPEC §6.5).
      */
     @Override
-    public void quantizeHead(float[] residual, int tokens, int dim, QuantConfig config,
+    public void quantize(float[] residual, int tokens, int dim, QuantConfig config,
                              byte[] packed, int packedOffset, byte[] scales, int scaleOffset,
                              byte[] zeros, int zeroOffset) {
         int g = config.groupSize();
@@ -370,13 +370,13 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
                 if (asym) {
                     float hi = minMax(row, j * g, g, lo);
                     float scale = Math.max(Rounding.kernelDivide(hi - lo[0], config.asymmetricMax()), BlockQuantizer.MIN_SCALE);
-                    s = BlockQuantizer.storeScale(scale, config.scaleFormat(), scales, scaleOffset + block * scaleBytes);
-                    float z = BlockQuantizer.storeScale(lo[0], config.scaleFormat(), zeros, zeroOffset + block * scaleBytes);
+                    s = config.scaleFormat().store(scale, scales, scaleOffset + block * scaleBytes);
+                    float z = config.scaleFormat().store(lo[0], zeros, zeroOffset + block * scaleBytes);
                     Arrays.fill(zero, j * g, (j + 1) * g, z);
                 } else {
                     float amax = absMax(row, j * g, g);
                     float scale = Math.max(Rounding.kernelDivide(amax, config.symmetricMax()), BlockQuantizer.MIN_SCALE);
-                    s = BlockQuantizer.storeScale(scale, config.scaleFormat(), scales, scaleOffset + block * scaleBytes);
+                    s = config.scaleFormat().store(scale, scales, scaleOffset + block * scaleBytes);
                 }
                 Arrays.fill(reciprocal, j * g, (j + 1) * g, 1.0f / s);
             }
@@ -476,7 +476,7 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
      * stage's centroid in stage order, rounded once to bf16.
      */
     @Override
-    public void dequantizeHead(QuantizedSpan span, int bh, short[] out, int outOffset) {
+    public void dequantize(QuantizedSpan span, int bh, short[] out, int outOffset) {
         QuantConfig config = span.config();
         int dim = span.dim();
         int tokens = span.tokens();
@@ -534,7 +534,7 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
      * −m, m), out = bf16(q·s). Partial vectors (G not a multiple of the lane count) use masks.
      */
     @Override
-    public void rtnBlockwise(short[] in, short[] out, int from, int to, int groupSize, int bits) {
+    public void rtn(short[] in, short[] out, int from, int to, int groupSize, int bits) {
         int m = (1 << (bits - 1)) - 1;
         for (int b = from; b < to; b += groupSize) {
             FloatVector s = FloatVector.broadcast(fs(), Baselines.blockScale(in, b, groupSize, m));

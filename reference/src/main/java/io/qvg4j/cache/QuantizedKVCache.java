@@ -1,8 +1,8 @@
 package io.qvg4j.cache;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kmeans.InitIndices;
-import io.qvg4j.kmeans.SplitMix64;
+import io.qvg4j.codec.QvgCodec;
+import io.qvg4j.algorithm.InitIndices;
+import io.qvg4j.algorithm.SplitMix64;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.MemoryFootprint;
 import io.qvg4j.quant.QuantConfig;
@@ -41,7 +41,7 @@ public final class QuantizedKVCache {
     private final int dim;
     private final int frameTokens;
     private final CachePolicy policy;
-    private final KernelCodec codec;
+    private final QvgCodec codec;
     private final List<Frame> frames = new ArrayList<>();
     private final List<Span> spans = new ArrayList<>();
     /** First frame of the next span. */
@@ -50,7 +50,7 @@ public final class QuantizedKVCache {
     /** The last span quantized, whose tables warm-start the next one. */
     private Span lastSpan;
 
-    public QuantizedKVCache(int heads, int dim, int frameTokens, CachePolicy policy, KernelCodec codec) {
+    public QuantizedKVCache(int heads, int dim, int frameTokens, CachePolicy policy, QvgCodec codec) {
         KvTensor.checkShape("cache frame", 1, heads, frameTokens, dim);
         if (policy.spanFrames() > 0) {
             policy.config().requireCompatible("cache", dim);
@@ -281,7 +281,7 @@ public final class QuantizedKVCache {
     }
 
     /**
-     * The same tokens, but every live span is first dequantized whole with {@link KernelCodec#decode} and
+     * The same tokens, but every live span is first dequantized whole with {@link QvgCodec#decode} and
      * read as bf16: the official read path, and the reference the direct read must match bit for bit.
      */
     public TokenSource decodedView() {

@@ -1,6 +1,7 @@
 package io.qvg4j.cache;
 
-import io.qvg4j.numeric.Bf16;
+import io.qvg4j.algorithm.Dequantization;
+
 
 /** The reference {@link AttentionKernels}: the loops exactly as the interface states them. */
 public final class ScalarAttention implements AttentionKernels {
@@ -38,12 +39,6 @@ public final class ScalarAttention implements AttentionKernels {
     @Override
     public void dequantize(int[] codes, int from, int g, float scale, float zero, int m, boolean asymmetric,
                            float[][] centroids, int[] base, int stages, float[] out, int outOffset) {
-        for (int i = from; i < from + g; i++) {
-            float acc = asymmetric ? codes[i] * scale + zero : (codes[i] - m) * scale;
-            for (int t = 0; t < stages; t++) {
-                acc += centroids[t][base[t] + i];
-            }
-            out[outOffset + i - from] = Bf16.round(acc);
-        }
+        Dequantization.block(codes, from, g, scale, zero, m, asymmetric, centroids, base, stages, out, outOffset);
     }
 }

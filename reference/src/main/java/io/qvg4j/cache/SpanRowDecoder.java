@@ -1,7 +1,7 @@
 package io.qvg4j.cache;
 
 import io.qvg4j.numeric.Bf16;
-import io.qvg4j.quant.BitPacking;
+import io.qvg4j.algorithm.BitPacking;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 

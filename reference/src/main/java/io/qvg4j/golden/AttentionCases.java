@@ -4,7 +4,7 @@ import io.qvg4j.cache.AttentionKernels;
 import io.qvg4j.cache.CacheAttention;
 import io.qvg4j.cache.CachePolicy;
 import io.qvg4j.cache.QuantizedKVCache;
-import io.qvg4j.kernel.KernelCodec;
+import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.ScaleFormat;
@@ -31,7 +31,7 @@ public final class AttentionCases {
     };
 
     /** Every stream's parts, computed with the given pipeline kernels and attention kernels. */
-    public static Map<String, Map<String, String>> all(KernelCodec codec, AttentionKernels attention) {
+    public static Map<String, Map<String, String>> all(QvgCodec codec, AttentionKernels attention) {
         Map<String, Map<String, String>> out = new LinkedHashMap<>();
         for (Stream s : STREAMS) {
             SyntheticData r = new SyntheticData(s.name().hashCode());

@@ -1,7 +1,7 @@
 package io.qvg4j.golden;
 
 import io.qvg4j.quant.QuantizedSpan;
-import io.qvg4j.quant.QvgCodec;
+import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.tensor.KvTensor;
 
 import java.security.MessageDigest;

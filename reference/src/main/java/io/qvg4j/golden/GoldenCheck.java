@@ -1,8 +1,8 @@
 package io.qvg4j.golden;
 
 import io.qvg4j.cache.AttentionKernels;
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.quant.QvgCodec;
+
+import io.qvg4j.codec.QvgCodec;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +37,7 @@ public final class GoldenCheck {
     }
 
     /** Every cache-attention stream, quantized by {@code codec} and attended with {@code attention}. */
-    public List<String> attention(KernelCodec codec, AttentionKernels attention) {
+    public List<String> attention(QvgCodec codec, AttentionKernels attention) {
         List<String> out = new ArrayList<>();
         for (var e : AttentionCases.all(codec, attention).entrySet()) {
             out.addAll(differences(e.getKey(), e.getValue()));

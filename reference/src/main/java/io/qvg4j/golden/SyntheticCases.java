@@ -1,7 +1,7 @@
 package io.qvg4j.golden;
 
 import io.qvg4j.golden.SyntheticData.Block;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.ScaleFormat;

@@ -1,6 +1,6 @@
 package io.qvg4j.golden;
 
-import io.qvg4j.kmeans.SplitMix64;
+import io.qvg4j.algorithm.SplitMix64;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.numeric.Fp8E4M3;
 

@@ -59,12 +59,12 @@ public record QuantizedSpan(QuantConfig config, int batch, int heads, int tokens
 
     /** The stored scale of block index {@code (bh·S + s)·D/G + j}. */
     public float scale(int block) {
-        return BlockQuantizer.loadScale(scales, block * config.scaleFormat().bytes(), config.scaleFormat());
+        return config.scaleFormat().load(scales, block * config.scaleFormat().bytes());
     }
 
     /** The stored zero point of a block (asymmetric spans only). */
     public float zero(int block) {
-        return BlockQuantizer.loadScale(zeros, block * config.scaleFormat().bytes(), config.scaleFormat());
+        return config.scaleFormat().load(zeros, block * config.scaleFormat().bytes());
     }
 
     /** Centroid table of stage t, head bh, widened to floats ({@code [Kc, D]}). */

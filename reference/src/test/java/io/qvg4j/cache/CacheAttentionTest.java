@@ -1,7 +1,7 @@
 package io.qvg4j.cache;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.ScaleFormat;
 import io.qvg4j.tensor.KvTensor;
@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class CacheAttentionTest {
     static final int H = 2, FRAME = 12;
-    static final KernelCodec CODEC = new KernelCodec(ScalarKernels.INSTANCE, 1);
+    static final CpuCodec CODEC = new CpuCodec(ScalarKernels.INSTANCE, 1);
     static final CacheAttention ATTENTION = new CacheAttention(ScalarAttention.INSTANCE);
 
     @AfterAll

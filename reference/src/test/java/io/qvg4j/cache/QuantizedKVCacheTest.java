@@ -1,8 +1,8 @@
 package io.qvg4j.cache;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.quant.MemoryFootprint;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class QuantizedKVCacheTest {
     static final int H = 2, D = 64, FRAME = 16;
     static final QuantConfig SMALL = new QuantConfig(2, 32, 1, 16, false, ScaleFormat.FP8_E4M3, 2, 1e-4f);
-    static final KernelCodec CODEC = new KernelCodec(ScalarKernels.INSTANCE, 1);
+    static final CpuCodec CODEC = new CpuCodec(ScalarKernels.INSTANCE, 1);
 
     @AfterAll
     static void close() {

@@ -1,8 +1,8 @@
 package io.qvg4j.cache;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
@@ -23,7 +23,7 @@ class SpanRowDecoderTest {
                 new QuantConfig(4, 16, 2, 8, true, ScaleFormat.FP8_E4M3, 3, 1e-4f),
                 new QuantConfig(3, 32, 1, 4, false, ScaleFormat.BF16, 2, 1e-4f),
                 new QuantConfig(8, 64, 3, 5, true, ScaleFormat.BF16, 2, 1e-4f)};
-        try (KernelCodec codec = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+        try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             for (int c = 0; c < configs.length; c++) {
                 long seed = 100 + c;
                 SplittableRandom rnd = new SplittableRandom(seed);

@@ -1,8 +1,8 @@
 package io.qvg4j.golden;
 
 import io.qvg4j.cache.ScalarAttention;
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
 import io.qvg4j.quant.QuantizedSpan;
 import org.junit.jupiter.api.Test;
 
@@ -29,7 +29,7 @@ class GoldenTest {
     void syntheticCasesAndStreamsEqualTheGoldenFile() throws IOException {
         GoldenCheck check = new GoldenCheck(golden());
         List<String> failures = new ArrayList<>();
-        try (KernelCodec codec = new KernelCodec(ScalarKernels.INSTANCE, 2)) {
+        try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, 2)) {
             failures.addAll(check.synthetic(codec));
             failures.addAll(check.attention(codec, ScalarAttention.INSTANCE));
         }
@@ -62,7 +62,7 @@ class GoldenTest {
     /** The cases built for a rule still reach it, so a change of the data generator cannot quietly empty them. */
     @Test
     void syntheticCasesHitTheirRules() {
-        try (KernelCodec codec = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+        try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             GoldenCase converges = synthetic("converges_int2_g64");
             QuantizedSpan c = codec.encode(converges.input(), converges.config(), converges.init());
             assertTrue(c.iterations()[0] < converges.config().maxIters(), "converges_int2_g64 must stop on the §3.4 test");

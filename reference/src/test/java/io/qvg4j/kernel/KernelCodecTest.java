@@ -1,6 +1,6 @@
 package io.qvg4j.kernel;
 
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
@@ -63,15 +63,15 @@ class KernelCodecTest {
             int[][][] init = InitIndices.fromSeed(7, config.stages(), x.headCount(), config.centroids(), x.tokens());
             QuantizedSpan one;
             short[] deqOne;
-            try (KernelCodec c = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+            try (CpuCodec c = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
                 one = c.encode(x, config, init);
                 deqOne = c.decode(one).bits();
             }
-            try (KernelCodec c = new KernelCodec(ScalarKernels.INSTANCE, 4)) {
+            try (CpuCodec c = new CpuCodec(ScalarKernels.INSTANCE, 4)) {
                 QuantizedSpan four = c.encode(x, config, init);
                 assertSameSpan(one, four);
                 assertArrayEquals(deqOne, c.decode(four).bits(), config.toString());
-                assertArrayEquals(c.rtnBaseline(x, 3, 8).bits(), new KernelCodec(ScalarKernels.INSTANCE, 1).rtnBaseline(x, 3, 8).bits());
+                assertArrayEquals(c.rtnBaseline(x, 3, 8).bits(), new CpuCodec(ScalarKernels.INSTANCE, 1).rtnBaseline(x, 3, 8).bits());
             }
         }
     }
@@ -80,7 +80,7 @@ class KernelCodecTest {
     void downstreamPathReproducesTheFullPipelinesBytes() {
         KvTensor x = clustered(2, 1, 2, 700, 16);
         QuantConfig config = QuantConfig.DEFAULT.withGroupSize(8).withStages(2).withCentroids(12).withMaxIters(3);
-        try (KernelCodec c = new KernelCodec(ScalarKernels.INSTANCE, 2)) {
+        try (CpuCodec c = new CpuCodec(ScalarKernels.INSTANCE, 2)) {
             QuantizedSpan full = c.encode(x, config, InitIndices.fromSeed(3, 2, 2, 12, 700));
             QuantizedSpan given = c.encodeWithClustering(x, config, full.clusterIds(), full.centroids());
             assertArrayEquals(full.packed(), given.packed());
@@ -105,7 +105,7 @@ class KernelCodecTest {
     void badInputIsRejectedWithWhereAndWhy() {
         KvTensor x = clustered(3, 1, 2, 10, 16);
         int[][][] init = InitIndices.fromSeed(1, 1, 2, 4, 10);
-        try (KernelCodec c = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+        try (CpuCodec c = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             QuantConfig cfg = QuantConfig.DEFAULT.withCentroids(4).withGroupSize(16);
             String g = assertThrows(InvalidInputException.class, () -> c.encode(x, cfg.withGroupSize(6), init)).getMessage();
             assertTrue(g.contains("G = 6") && g.contains("D = 16"), g);
@@ -130,7 +130,7 @@ class KernelCodecTest {
     @Test
     void kcLargerThanTheTokenCountIsAllowed() {
         KvTensor x = clustered(4, 1, 1, 5, 8);
-        try (KernelCodec c = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+        try (CpuCodec c = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             QuantConfig cfg = QuantConfig.DEFAULT.withGroupSize(8).withCentroids(9);
             QuantizedSpan span = c.encode(x, cfg, InitIndices.fromSeed(5, 1, 1, 9, 5));
             assertEquals(5 * 8, c.decode(span).elementCount());

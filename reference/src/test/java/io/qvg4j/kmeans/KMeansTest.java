@@ -1,7 +1,7 @@
 package io.qvg4j.kmeans;
 
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kernel.Workers;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.codec.Workers;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -1,7 +1,7 @@
 package io.qvg4j.quant;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.numeric.Fp8E4M3;
 import io.qvg4j.tensor.KvTensor;
@@ -98,7 +98,7 @@ class SpecRulesTest {
         KvTensor x = new KvTensor("k", 1, 1, 3, 4, bits);
         QuantConfig c = QuantConfig.DEFAULT.withGroupSize(4).withStages(2).withCentroids(1).withMaxIters(1);
         int[][][] init = {{{0}}, {{0}}};
-        try (KernelCodec codec = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+        try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             QuantizedSpan span = codec.encode(x, c, init);
             assertEquals((short) 0xFF80, span.centroids()[1][0], "stage 2 centroid of channel 0 is −inf");
             assertArrayEquals(new byte[]{0x7E, 0x7E, 0x7F}, span.scales(), "±inf blocks saturate to 448, the NaN block is 0x7F");

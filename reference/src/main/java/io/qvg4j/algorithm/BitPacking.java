@@ -1,0 +1,41 @@
+package io.qvg4j.algorithm;
+
+/**
+ * Codes of one token and head packed as an MSB-first bit stream (SPEC §6.5): the first code in the
+ * most significant bits. For INT2 this is {@code c0<<6 | c1<<4 | c2<<2 | c3} and for INT4
+ * {@code c0<<4 | c1}, the official layout; INT8 is one code per byte and INT3 packs 8 codes in 3 bytes.
+ */
+public final class BitPacking {
+    private BitPacking() {}
+
+    /** Packs {@code count} codes of {@code bits} each; {@code count·bits} must be a multiple of 8. */
+    public static void pack(int[] codes, int codeOffset, int count, int bits, byte[] out, int outOffset) {
+        int acc = 0;
+        int pending = 0;
+        int o = outOffset;
+        for (int i = 0; i < count; i++) {
+            acc = (acc << bits) | codes[codeOffset + i];
+            pending += bits;
+            if (pending >= 8) {
+                pending -= 8;
+                out[o++] = (byte) (acc >>> pending);
+            }
+        }
+    }
+
+    /** Inverse of {@link #pack}. */
+    public static void unpack(byte[] in, int inOffset, int count, int bits, int[] codes, int codeOffset) {
+        int mask = (1 << bits) - 1;
+        int acc = 0;
+        int available = 0;
+        int p = inOffset;
+        for (int i = 0; i < count; i++) {
+            if (available < bits) {
+                acc = (acc << 8) | (in[p++] & 0xFF);
+                available += 8;
+            }
+            available -= bits;
+            codes[codeOffset + i] = (acc >>> available) & mask;
+        }
+    }
+}

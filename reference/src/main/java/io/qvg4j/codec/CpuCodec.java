@@ -1,0 +1,231 @@
+package io.qvg4j.codec;
+
+import io.qvg4j.algorithm.InitIndices;
+import io.qvg4j.algorithm.KMeans;
+import io.qvg4j.algorithm.ProgressiveResidualQuantization;
+import io.qvg4j.numeric.Bf16;
+import io.qvg4j.quant.QuantConfig;
+import io.qvg4j.quant.QuantizedSpan;
+import io.qvg4j.tensor.InvalidInputException;
+import io.qvg4j.tensor.KvTensor;
+
+/**
+ * The QVG pipeline on the CPU: {@link ProgressiveResidualQuantization}'s stage loop and
+ * {@link KMeans#iterate}'s iteration control over per-head {@link QvgKernels}, run on a number of threads.
+ * Heads (and token tiles of the assignment) are independent tasks writing disjoint outputs, so the bytes
+ * do not depend on the thread count.
+ */
+public final class CpuCodec implements QvgCodec {
+    /** Tokens per assignment task: heads × tiles of this many tokens are spread over the workers. */
+    static final int TOKEN_TILE = 2048;
+
+    private final QvgKernels kernels;
+    private final Workers workers;
+
+    public CpuCodec(QvgKernels kernels, int threads) {
+        this.kernels = kernels;
+        this.workers = new Workers(threads);
+    }
+
+    public int threads() {
+        return workers.threads();
+    }
+
+    @Override
+    public String name() {
+        return kernels.name();
+    }
+
+    @Override
+    public QuantizedSpan encode(KvTensor x, QuantConfig config, int[][][] initIndices) {
+        Validation.input(x, config);
+        InitIndices.validate(initIndices, config.stages(), x.headCount(), config.centroids(), x.tokens());
+        Stages s = new Stages(x, config, (t, bh, residual, centroids) ->
+                KMeans.initialCentroids(residual, x.dim(), initIndices[t][bh], centroids));
+        return ProgressiveResidualQuantization.encode(s, config, (long) x.headCount() * x.tokens());
+    }
+
+    @Override
+    public QuantizedSpan encodeFromCentroids(KvTensor x, QuantConfig config, float[][][] initialCentroids) {
+        Validation.input(x, config);
+        Validation.initialCentroids(initialCentroids, config, x);
+        Stages s = new Stages(x, config, (t, bh, residual, centroids) ->
+                System.arraycopy(initialCentroids[t][bh], 0, centroids, 0, centroids.length));
+        return ProgressiveResidualQuantization.encode(s, config, (long) x.headCount() * x.tokens());
+    }
+
+    @Override
+    public QuantizedSpan encodeWithClustering(KvTensor x, QuantConfig config, byte[][] clusterIds, short[][] centroids) {
+        Validation.clustering(x, config, clusterIds, centroids);
+        Stages s = new Stages(x, config, null);
+        s.given = clusterIds;
+        s.givenCentroids = centroids;
+        return ProgressiveResidualQuantization.encodeGiven(s, config);
+    }
+
+    /** Where stage t's centroids of head bh start (§3.1), given that head's current residual. */
+    private interface Start {
+        void fill(int stage, int bh, float[] residual, float[] centroids);
+    }
+
+    /** One encode's arrays, one per head: the residual, the centroid table and its successor, two id buffers. */
+    private final class Stages implements ProgressiveResidualQuantization.Stages {
+        final KvTensor x;
+        final QuantConfig config;
+        final Start start;
+        final int heads;
+        final int tokens;
+        final int dim;
+        final int kc;
+        final float[][] residual;
+        final int[][][] ids;
+        final byte[][] keptIds;
+        final short[][] keptCentroids;
+        float[][] centroids;
+        float[][] next;
+        final float[][] norms;
+        final int[][] counts;
+        byte[][] given;
+        short[][] givenCentroids;
+
+        Stages(KvTensor x, QuantConfig config, Start start) {
+            this.x = x;
+            this.config = config;
+            this.start = start;
+            heads = x.headCount();
+            tokens = x.tokens();
+            dim = x.dim();
+            kc = config.centroids();
+            residual = new float[heads][];
+            workers.forEach(heads, bh -> residual[bh] = x.headAsFloats(bh));
+            ids = new int[2][heads][tokens];
+            keptIds = new byte[config.stages()][];
+            keptCentroids = new short[config.stages()][];
+            centroids = new float[heads][kc * dim];
+            next = new float[heads][kc * dim];
+            norms = new float[heads][kc];
+            counts = new int[heads][kc];
+        }
+
+        @Override
+        public void initialize(int stage) {
+            if (given != null) {
+                keptIds[stage] = given[stage];
+                keptCentroids[stage] = givenCentroids[stage];
+                workers.forEach(heads, bh -> {
+                    for (int n = 0; n < tokens; n++) {
+                        ids[0][bh][n] = given[stage][bh * tokens + n] & 0xFF;
+                    }
+                    Bf16.toFloats(givenCentroids[stage], bh * kc * dim, centroids[bh], 0, kc * dim);
+                });
+                return;
+            }
+            workers.forEach(heads, bh -> start.fill(stage, bh, residual[bh], centroids[bh]));
+        }
+
+        @Override
+        public void assign(int slot) {
+            float[][] c = centroids;
+            workers.forEach(heads, bh -> kernels.norms(c[bh], kc, dim, norms[bh]));
+            int tiles = (tokens + TOKEN_TILE - 1) / TOKEN_TILE;
+            workers.forEach(heads * tiles, task -> {
+                int bh = task / tiles;
+                int from = (task % tiles) * TOKEN_TILE;
+                kernels.assign(residual[bh], dim, from, Math.min(tokens, from + TOKEN_TILE), c[bh], norms[bh], kc, ids[slot][bh]);
+            });
+        }
+
+        @Override
+        public long changed() {
+            long changed = 0;
+            for (int bh = 0; bh < heads; bh++) {
+                for (int n = 0; n < tokens; n++) {
+                    changed += ids[0][bh][n] != ids[1][bh][n] ? 1 : 0;
+                }
+            }
+            return changed;
+        }
+
+        @Override
+        public void update(int slot) {
+            float[][] c = centroids;
+            float[][] n = next;
+            workers.forEach(heads, bh -> kernels.update(residual[bh], tokens, dim, ids[slot][bh], c[bh], kc, n[bh], counts[bh]));
+            next = centroids;
+            centroids = n;
+        }
+
+        @Override
+        public void subtract(int slot) {
+            workers.forEach(heads, bh -> kernels.subtract(residual[bh], tokens, dim, ids[slot][bh], centroids[bh], residual[bh]));
+        }
+
+        @Override
+        public void keep(int stage, int slot) {
+            byte[] out = new byte[heads * tokens];
+            short[] table = new short[heads * kc * dim];
+            workers.forEach(heads, bh -> {
+                for (int n = 0; n < tokens; n++) {
+                    out[bh * tokens + n] = (byte) ids[slot][bh][n];
+                }
+                for (int i = 0; i < kc * dim; i++) {
+                    table[bh * kc * dim + i] = Bf16.fromFloat(centroids[bh][i]);
+                }
+            });
+            keptIds[stage] = out;
+            keptCentroids[stage] = table;
+        }
+
+        @Override
+        public QuantizedSpan quantize(int[] iterations) {
+            int rowBytes = config.packedBytesPerRow(dim);
+            int scaleRowBytes = config.blocksPerRow(dim) * config.scaleFormat().bytes();
+            byte[] packed = new byte[heads * tokens * rowBytes];
+            byte[] scales = new byte[heads * tokens * scaleRowBytes];
+            byte[] zeros = config.asymmetric() ? new byte[scales.length] : null;
+            workers.forEach(heads, bh -> kernels.quantize(residual[bh], tokens, dim, config,
+                    packed, bh * tokens * rowBytes, scales, bh * tokens * scaleRowBytes, zeros, bh * tokens * scaleRowBytes));
+            return new QuantizedSpan(config, x.batch(), x.heads(), tokens, dim, keptIds, keptCentroids, packed, scales,
+                    zeros, iterations);
+        }
+    }
+
+    @Override
+    public KvTensor decode(QuantizedSpan span) {
+        short[] out = new short[span.headCount() * span.tokens() * span.dim()];
+        int headSize = span.tokens() * span.dim();
+        workers.forEach(span.headCount(), bh -> kernels.dequantize(span, bh, out, bh * headSize));
+        return new KvTensor("dequantized", span.batch(), span.heads(), span.tokens(), span.dim(), out);
+    }
+
+    @Override
+    public KvTensor rtnBaseline(KvTensor x, int bits, int groupSize) {
+        if (bits != 2 && bits != 3 && bits != 4 && bits != 8) {
+            throw new InvalidInputException("RTN baseline: bits = " + bits + "; must be 2, 3, 4 or 8");
+        }
+        Validation.baseline(x, groupSize, "rtn-int" + bits);
+        return baseline(x, "rtn-int" + bits, (in, out, from, to) -> kernels.rtn(in, out, from, to, groupSize, bits));
+    }
+
+    @Override
+    public KvTensor nvfp4Baseline(KvTensor x, int groupSize) {
+        Validation.baseline(x, groupSize, "nvfp4");
+        return baseline(x, "nvfp4", (in, out, from, to) -> kernels.nvfp4(in, out, from, to, groupSize));
+    }
+
+    private interface RangeKernel {
+        void apply(short[] in, short[] out, int from, int to);
+    }
+
+    private KvTensor baseline(KvTensor x, String what, RangeKernel kernel) {
+        short[] out = new short[x.elementCount()];
+        int headSize = x.tokens() * x.dim();
+        workers.forEach(x.headCount(), bh -> kernel.apply(x.bits(), out, bh * headSize, (bh + 1) * headSize));
+        return new KvTensor(x.name() + "." + what, x.batch(), x.heads(), x.tokens(), x.dim(), out);
+    }
+
+    @Override
+    public void close() {
+        workers.close();
+    }
+}
