@@ -30,10 +30,6 @@ public final class CacheAttention {
         this.kernels = kernels;
     }
 
-    public AttentionKernels kernels() {
-        return kernels;
-    }
-
     /**
      * The exponential of the softmax: {@code (float) StrictMath.exp((double) x)}. StrictMath is fdlibm,
      * the same bits on every JVM and machine; the one rounding to float makes it a pure function of x.

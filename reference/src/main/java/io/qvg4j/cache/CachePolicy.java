@@ -93,10 +93,6 @@ public record CachePolicy(String name, int spanFrames, int sinkFrames, int keepR
         return new CachePolicy(name, spanFrames, sinkFrames, keepRecentFrames, windowFrames, retainFrames, config, seed, warm);
     }
 
-    public CachePolicy withConfig(QuantConfig c) {
-        return new CachePolicy(name, spanFrames, sinkFrames, keepRecentFrames, windowFrames, retainFrames, c, seed, warmStart);
-    }
-
     public CachePolicy withSpanFrames(int frames) {
         return new CachePolicy(name, frames, sinkFrames, keepRecentFrames, windowFrames, retainFrames, config, seed, warmStart);
     }

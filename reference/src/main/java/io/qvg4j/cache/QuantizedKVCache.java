@@ -75,15 +75,6 @@ public final class QuantizedKVCache {
         return frameTokens;
     }
 
-    public CachePolicy policy() {
-        return policy;
-    }
-
-    /** Frames appended so far, evicted ones included. */
-    public int framesAppended() {
-        return frames.size();
-    }
-
     /** The stored quantized spans, oldest first. */
     public List<Span> spans() {
         return Collections.unmodifiableList(spans);
