@@ -9,7 +9,8 @@
 #                                       the encode/decode timings of GpuBenchmark, then one more run of
 #                                       each configuration checked against the reference codec on the host
 #                                       (bit-identical or not). Exit status 1 if any step fails.
-# Variables: DEVICE (index from 'qvg devices', default 0), EXAMPLES (property examples, default 40),
+# Variables: DEVICE (index from 'qvg devices', default 0), EXAMPLES (examples of every property instead of
+# each property's own count, which is the CI budget; default unset),
 # BENCH_ARGS (extra GpuBenchmark options, e.g. "--heads 2 --tokens 1000" for a quick try).
 set -euo pipefail
 
@@ -50,7 +51,7 @@ device() {
   echo "== qvg conformance --impl opencl"
   "${java[@]}" -jar "$dir/qvg.jar" conformance "$dir/../conformance" --impl opencl --device "${DEVICE:-0}" || status=1
   echo "== OpenCL tests (JUnit)"
-  "${java[@]}" -Dqvg4j.device="${DEVICE:-0}" -Dqvg4j.examples="${EXAMPLES:-40}" \
+  "${java[@]}" -Dqvg4j.device="${DEVICE:-0}" -Dqvg4j.require=opencl ${EXAMPLES:+-Dqvg4j.examples="$EXAMPLES"} \
     -cp "$dir/gpu-tests:$dir/property-tests:$dir/lib/*" io.qvg4j.properties.DeviceTestMain \
     io.qvg4j.gpu.OpenClKernelsTest io.qvg4j.gpu.OpenClCodecTest io.qvg4j.properties.OpenClPropertiesTest || status=1
   echo "== timings"

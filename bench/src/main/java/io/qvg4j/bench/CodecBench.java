@@ -9,6 +9,7 @@ import io.qvg4j.tensor.KvTensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -28,7 +29,11 @@ import java.util.concurrent.TimeUnit;
  * (INT2, G = 64, Kc = 256, 2 k-means iterations): encode from seeded initial indices, and decode, on
  * {@code threads} worker threads. The scalar encode runs on 2 of the 32 heads (see
  * {@link Workload#SCALAR_ENCODE_HEADS}). Before timing, the SIMD codec's span (on the 2-head tensor) and
- * decoded tensor (on the full one) are compared with the reference's bit for bit.
+ * decoded tensor (on the full one) are compared with the reference's bit for bit. After every iteration
+ * (warm-up and measurement, so with the kernels C2 has compiled) the last timed result is checked too:
+ * a decode against the reference's decode; an encode against the same codec's encode of the same input
+ * before timing, and the warm codec's encode of the 2-head tensor against the reference's again. So a
+ * codec broken once compiled fails the benchmark instead of reporting a time.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -50,6 +55,13 @@ public class CodecBench {
     private int[][][] init;
     private QuantizedSpan span;
 
+    // The checks after each iteration (SIMD only): the last timed result and what it must equal.
+    private Object last;
+    private Object expected;
+    private KvTensor small;
+    private int[][][] smallInit;
+    private Object smallExpected;
+
     @Setup
     public void setUp(BenchmarkParams params) {
         codec = new CpuCodec(Implementations.byName(impl).kernels(), threads);
@@ -62,14 +74,14 @@ public class CodecBench {
                 input = t.x();
                 init = initIndices(input);
                 if (checked) {
-                    SyntheticKv.Tensor small = SyntheticKv.tensor(Workload.SCALAR_ENCODE_HEADS, s.tokens, s.dim, Shape.KC);
-                    int[][][] smallInit = initIndices(small.x());
+                    small = SyntheticKv.tensor(Workload.SCALAR_ENCODE_HEADS, s.tokens, s.dim, Shape.KC).x();
+                    smallInit = initIndices(small);
                     try (CpuCodec reference = new CpuCodec(ScalarKernels.INSTANCE, cores)) {
-                        Results.requireEqual("encode (" + impl + ", [1," + Workload.SCALAR_ENCODE_HEADS + "," + s.tokens
-                                        + "," + s.dim + "])",
-                                Results.snapshot(reference.encode(small.x(), Workload.CONFIG, smallInit)),
-                                Results.snapshot(codec.encode(small.x(), Workload.CONFIG, smallInit)));
+                        smallExpected = Results.snapshot(reference.encode(small, Workload.CONFIG, smallInit));
+                        Results.requireEqual("encode (" + impl + ", " + small.shapeString() + ")", smallExpected,
+                                Results.snapshot(codec.encode(small, Workload.CONFIG, smallInit)));
                     }
+                    expected = Results.snapshot(codec.encode(input, Workload.CONFIG, init));
                 }
             }
             case "decode" -> {
@@ -77,8 +89,8 @@ public class CodecBench {
                 try (CpuCodec reference = new CpuCodec(ScalarKernels.INSTANCE, cores)) {
                     span = reference.encodeWithClustering(t.x(), Workload.CONFIG, t.clusterIds(), t.centroids());
                     if (checked) {
-                        Results.requireEqual("decode (" + impl + ")", Results.snapshot(reference.decode(span)),
-                                Results.snapshot(codec.decode(span)));
+                        expected = Results.snapshot(reference.decode(span));
+                        Results.requireEqual("decode (" + impl + ")", expected, Results.snapshot(codec.decode(span)));
                     }
                 }
             }
@@ -90,6 +102,20 @@ public class CodecBench {
         return InitIndices.fromSeed(SyntheticKv.SEED, Workload.CONFIG.stages(), x.headCount(), Shape.KC, x.tokens());
     }
 
+    /** After each iteration: the last timed result, and for encode the warm codec on the 2-head tensor. */
+    @TearDown(Level.Iteration)
+    public void checkTimedOutput() {
+        if (expected == null) {
+            return;
+        }
+        Results.requireEqual("the last timed call (" + impl + ", " + threads + " threads)", expected, Results.snapshot(last));
+        if (small != null) {
+            Results.requireEqual("encode (" + impl + ", " + small.shapeString() + ") after an iteration", smallExpected,
+                    Results.snapshot(codec.encode(small, Workload.CONFIG, smallInit)));
+        }
+        last = null;
+    }
+
     @TearDown
     public void tearDown() {
         codec.close();
@@ -97,11 +123,15 @@ public class CodecBench {
 
     @Benchmark
     public QuantizedSpan encode() {
-        return codec.encode(input, Workload.CONFIG, init);
+        QuantizedSpan out = codec.encode(input, Workload.CONFIG, init);
+        last = out;
+        return out;
     }
 
     @Benchmark
     public KvTensor decode() {
-        return codec.decode(span);
+        KvTensor out = codec.decode(span);
+        last = out;
+        return out;
     }
 }

@@ -11,6 +11,7 @@ import io.qvg4j.tensor.KvTensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -18,6 +19,7 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.BenchmarkParams;
@@ -28,8 +30,10 @@ import java.util.concurrent.TimeUnit;
  * One benchmark per kernel of {@link QvgKernels}, on one head of a realistic shape, single-threaded,
  * for the reference and the Vector API kernels. Inputs are the state a converged k-means leaves
  * (true clusters and centres of {@link SyntheticKv}). Before timing, the SIMD kernel's output is
- * compared bit for bit with the reference's on the same input, so a broken kernel fails the benchmark
- * instead of reporting a time.
+ * compared bit for bit with the reference's on the same input; then the output buffers are poisoned, and
+ * after every iteration (warm-up and measurement: by then C2 has compiled the kernel) what the timed
+ * calls left in them is compared with the reference's output again. So a kernel that is broken, at
+ * first or only once compiled, fails the benchmark instead of reporting a time.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -60,6 +64,10 @@ public class KernelBench {
     private QuantizedSpan span;
     private short[] bits;
 
+    /** The benchmark method, and the reference kernel's output for it (null for the reference itself). */
+    private String kernel;
+    private Object expected;
+
     // Outputs.
     private float[] normsOut;
     private int[] idsOut;
@@ -73,6 +81,12 @@ public class KernelBench {
 
     @Setup
     public void setUp(BenchmarkParams params) {
+        prepare(Results.methodName(params));
+    }
+
+    /** The set-up of benchmark method {@code kernel}: inputs, outputs and, for SIMD, the first check. */
+    void prepare(String kernel) {
+        this.kernel = kernel;
         kernels = Implementations.byName(impl).kernels();
         Shape s = Shape.byId(shape);
         tokens = s.tokens;
@@ -105,8 +119,37 @@ public class KernelBench {
         valuesOut = new short[tokens * dim];
 
         if (!impl.equals("reference")) {
-            checkAgainstReference(Results.methodName(params));
+            expected = checkAgainstReference(kernel);
+            poisonOutputs();
         }
+    }
+
+    /**
+     * After each iteration: the outputs the timed calls wrote (the inputs never change, so every call
+     * writes the same bytes) must be the reference's. Fills {@link #poisonOutputs} put in the buffers
+     * would fail too, so a kernel that stopped writing cannot pass.
+     */
+    @TearDown(Level.Iteration)
+    public void checkTimedOutput() {
+        if (expected != null) {
+            Results.requireEqual(kernel + " (" + impl + ", " + shape + ") after an iteration", expected,
+                    Results.snapshot(outputs(kernel)));
+        }
+    }
+
+    /** Overwrites every output buffer with a pattern no kernel writes there. */
+    void poisonOutputs() {
+        java.util.Arrays.fill(normsOut, Float.intBitsToFloat(0x7FA5A5A5));
+        java.util.Arrays.fill(idsOut, -1);
+        java.util.Arrays.fill(newCentroids, Float.intBitsToFloat(0x7FA5A5A5));
+        java.util.Arrays.fill(counts, -1);
+        java.util.Arrays.fill(residualOut, Float.intBitsToFloat(0x7FA5A5A5));
+        java.util.Arrays.fill(packed, (byte) 0xA5);
+        java.util.Arrays.fill(scales, (byte) 0xA5);
+        if (zeros != null) {
+            java.util.Arrays.fill(zeros, (byte) 0xA5);
+        }
+        java.util.Arrays.fill(valuesOut, (short) 0xA5A5);
     }
 
     /** The span {@code dequantize} reads: this head quantized with its true clustering, by the reference. */
@@ -125,28 +168,48 @@ public class KernelBench {
         }
     }
 
-    /** Runs {@code kernel} with these kernels and with the reference; throws unless the outputs are identical. */
-    private void checkAgainstReference(String kernel) {
+    /**
+     * Runs {@code kernel} with these kernels and with the reference; throws unless the outputs are
+     * identical, else returns the reference's output (a snapshot).
+     */
+    private Object checkAgainstReference(String kernel) {
         Object mine = Results.snapshot(run(kernel));
         QvgKernels tested = kernels;
         kernels = ScalarKernels.INSTANCE;
         try {
-            Results.requireEqual(kernel + " (" + impl + ", " + shape + ")", Results.snapshot(run(kernel)), mine);
+            Object reference = Results.snapshot(run(kernel));
+            Results.requireEqual(kernel + " (" + impl + ", " + shape + ")", reference, mine);
+            return reference;
         } finally {
             kernels = tested;
         }
     }
 
-    private Object run(String kernel) {
-        return switch (kernel) {
+    /** One call of the benchmark method {@code kernel}; returns its output buffers. */
+    Object run(String kernel) {
+        switch (kernel) {
             case "norms" -> norms();
             case "assign" -> assign();
-            case "update" -> new Object[] {update(), counts};
+            case "update" -> update();
             case "subtract" -> subtract();
-            case "quantize" -> new Object[] {quantize(), scales, zeros};
+            case "quantize" -> quantize();
             case "dequantize" -> dequantize();
             case "rtn" -> rtn();
             case "nvfp4" -> nvfp4();
+            default -> throw new IllegalArgumentException("no kernel benchmark '" + kernel + "'");
+        }
+        return outputs(kernel);
+    }
+
+    /** The buffers the benchmark method {@code kernel} writes, as they are now. */
+    Object outputs(String kernel) {
+        return switch (kernel) {
+            case "norms" -> normsOut;
+            case "assign" -> idsOut;
+            case "update" -> new Object[] {newCentroids, counts};
+            case "subtract" -> residualOut;
+            case "quantize" -> new Object[] {packed, scales, zeros};
+            case "dequantize", "rtn", "nvfp4" -> valuesOut;
             default -> throw new IllegalArgumentException("no kernel benchmark '" + kernel + "'");
         };
     }

@@ -6,7 +6,7 @@ import org.openjdk.jmh.infra.BenchmarkParams;
 
 import java.util.Arrays;
 
-/** Bit-exact comparison of benchmark outputs, done once in a benchmark's set-up. */
+/** Bit-exact comparison of benchmark outputs, in a benchmark's set-up and after each of its iterations. */
 final class Results {
     private Results() {}
 

@@ -1,6 +1,8 @@
 package io.qvg4j.cli;
 
 import io.qvg4j.gpu.OpenCl;
+import io.qvg4j.testkit.Require;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -8,14 +10,20 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** {@code qvg devices} and the corpus through {@code --impl opencl}; skipped where no OpenCL platform exists. */
+/**
+ * {@code qvg devices} and the corpus through {@code --impl opencl}; skipped where no OpenCL platform
+ * exists, failed there under {@code -Dqvg4j.require=opencl}.
+ */
 class OpenClCommandTest {
+
+    @BeforeEach
+    void needsOpenCl() {
+        Require.openCl(OpenCl.available());
+    }
 
     @Test
     void devicesListsEveryDeviceWithItsIndex() {
-        assumeTrue(OpenCl.available(), "no OpenCL platform: skipped");
         CliRun run = CliRun.of("devices");
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("  device 0: "), run.out());
@@ -24,7 +32,6 @@ class OpenClCommandTest {
 
     @Test
     void everyCorpusCasePassesWithOpenCl() throws Exception {
-        assumeTrue(OpenCl.available(), "no OpenCL platform: skipped");
         CliRun run = CliRun.of("conformance", CliRun.corpus().toString(), "--impl", "opencl", "--device", "0");
         List<String> lines = run.out().lines().toList();
         assertEquals(0, run.exit(), run.out() + run.err());
@@ -37,7 +44,6 @@ class OpenClCommandTest {
 
     @Test
     void aMissingDeviceIsOneLineAndExitTwo() {
-        assumeTrue(OpenCl.available(), "no OpenCL platform: skipped");
         CliRun run = CliRun.of("conformance", CliRun.corpus().toString(), "--impl", "opencl", "--device", "99");
         assertEquals(2, run.exit());
         assertEquals(1, run.err().lines().count(), run.err());

@@ -115,7 +115,7 @@ public final class Safetensors {
         return out;
     }
 
-    private record Entry(String name, NpyDtype dtype, long[] shape, long begin, long end) {}
+    record Entry(String name, NpyDtype dtype, long[] shape, long begin, long end) {}
 
     /** Parses the JSON header with Jackson's streaming parser; every entry is checked for type, shape and size. */
     static List<Entry> parseHeader(byte[] json, String name) {

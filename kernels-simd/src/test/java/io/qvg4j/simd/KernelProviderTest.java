@@ -1,23 +1,16 @@
 package io.qvg4j.simd;
 
-import io.qvg4j.kernel.KernelProvider;
-import io.qvg4j.kernel.QvgKernels;
+import io.qvg4j.testkit.KernelChoice;
 import org.junit.jupiter.api.Test;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 /**
- * The provider must pick the SIMD kernels whenever this JVM can read jdk.incubator.vector (the module
- * is on the class path here), and the reference otherwise: a silent fallback fails this test.
+ * The provider's choice in this module's test JVM, pinned by {@code -Dqvg4j.require} (simd: the SIMD
+ * kernels, reference: the scalar fallback and a one-line refusal of {@code --impl simd}); see
+ * {@link KernelChoice}.
  */
 class KernelProviderTest {
     @Test
-    void defaultKernelsMatchTheJvm() {
-        QvgKernels k = KernelProvider.defaultKernels();
-        String forced = System.getProperty(KernelProvider.PROPERTY);
-        String expected = forced != null ? forced : Widths.vectorModulePresent() ? "simd" : "reference";
-        assertEquals(expected, k.name(), "kernels chosen: " + k + " (jdk.incubator.vector "
-                + (Widths.vectorModulePresent() ? "present" : "absent") + ", -D" + KernelProvider.PROPERTY + "=" + forced + ")");
-        System.out.println("KernelProviderTest: default kernels = " + k.name() + " (" + k + ")");
+    void defaultKernelsAreWhatTheRunRequires() {
+        KernelChoice.check("KernelProviderTest");
     }
 }

@@ -6,61 +6,48 @@ import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.quant.ScaleFormat;
+import io.qvg4j.testkit.Inputs;
+import io.qvg4j.testkit.Require;
+import io.qvg4j.testkit.Seeds;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
+import static io.qvg4j.testkit.Exact.assertBits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Every SIMD kernel against {@link ScalarKernels}, bit for bit, at 128, 256 and 512 bits, over head
- * dimensions that leave every kind of vector tail. Seeded; a failure names the seed and the case.
+ * Every SIMD kernel against {@link ScalarKernels}, bit for bit, at every width of
+ * {@code io.qvg4j.testkit.Widths}, over head dimensions that leave every kind of vector tail, on
+ * {@link Inputs}' data. Seeded by {@code -Dqvg4j.seed}; a failure names the case and the rerun flag.
  */
+@ExtendWith(Seeds.OnFailure.class)
 class SimdKernelsTest {
-    static final long SEED = Long.getLong("qvg4j.test.seed", 20260229L);
+    static final long SEED = Seeds.seed();
     static final int[] DIMS = {4, 8, 12, 16, 24, 36, 64, 100, 128, 136, 256};
     static final QvgKernels REF = ScalarKernels.INSTANCE;
 
     @BeforeAll
     static void needsVectorModule() {
-        assumeTrue(Widths.vectorModulePresent(), "jdk.incubator.vector is not in this JVM: SIMD kernels skipped");
-    }
-
-    /** bf16 values from a mix that hits ±0, subnormals, quantizer ties, 2^-10, 448·m and large offsets. */
-    static float[] values(SplittableRandom r, int n, float offset) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            float x = switch (r.nextInt(10)) {
-                case 0 -> r.nextBoolean() ? 0f : -0f;
-                case 1 -> Float.intBitsToFloat(r.nextInt(1, 0x80) << 16) * (r.nextBoolean() ? 1 : -1);
-                case 2 -> (r.nextInt(-8, 8) + 0.5f) * 0.25f;
-                case 3 -> 0x1p-10f * (r.nextBoolean() ? 1 : -1);
-                case 4 -> 448f * r.nextInt(1, 8) * (r.nextBoolean() ? 1 : -1);
-                case 5 -> i > 0 ? v[i - 1] : 1f;
-                default -> (float) r.nextGaussian() * 3f;
-            };
-            v[i] = Bf16.round(x + offset);
-        }
-        return v;
+        Require.simd();
     }
 
     static String where(QvgKernels k, String what, int dim) {
-        return k + ", " + what + ", D=" + dim + ", seed " + SEED + " (-Dqvg4j.test.seed=" + SEED + ")";
+        return k + ", " + what + ", D=" + dim;
     }
 
     @Test
     void kmeansKernelsEqualReference() {
         SplittableRandom r = new SplittableRandom(SEED);
-        for (QvgKernels simd : Widths.all()) {
+        for (QvgKernels simd : SimdWidths.all()) {
             for (int dim : DIMS) {
                 for (int kc : new int[] {1, 5, 16, 33}) {
                     int tokens = 1 + r.nextInt(40);
-                    float offset = r.nextInt(4) == 0 ? 1000f : 0f;
-                    float[] x = values(r, tokens * dim, offset);
-                    float[] c = values(r, kc * dim, offset);
+                    float[] x = Inputs.values(r.nextLong(), tokens, dim, 1 + r.nextInt(8), 3);
+                    float[] c = Inputs.values(r.nextLong(), kc, dim, 4, 1);
                     if (r.nextBoolean()) {
                         System.arraycopy(x, 0, c, 0, Math.min(x.length, c.length));
                     }
@@ -108,7 +95,7 @@ class SimdKernelsTest {
         REF.centroidNorms(c, kc, dim, norms);
         norms[7] = Float.NaN;
         norms[9] = Float.NEGATIVE_INFINITY;
-        for (QvgKernels simd : Widths.all()) {
+        for (QvgKernels simd : SimdWidths.all()) {
             int[] a = new int[7];
             int[] b = new int[7];
             REF.assign(x, dim, 0, 7, c, norms, kc, a);
@@ -125,7 +112,7 @@ class SimdKernelsTest {
     @Test
     void quantizeAndDequantizeEqualReference() {
         SplittableRandom r = new SplittableRandom(SEED + 1);
-        for (QvgKernels simd : Widths.all()) {
+        for (QvgKernels simd : SimdWidths.all()) {
             for (int dim : DIMS) {
                 for (int g : new int[] {1, 2, 4, 8, 12, 16, 32, 64, 128}) {
                     if (dim % g != 0) {
@@ -149,10 +136,8 @@ class SimdKernelsTest {
 
     private void quantizeCase(QvgKernels simd, SplittableRandom r, QuantConfig config, int tokens, int dim) {
         String what = where(simd, config.toString() + " S=" + tokens, dim);
-        float[] x = values(r, tokens * dim, r.nextInt(5) == 0 ? 300f : 0f);
-        if (r.nextInt(4) == 0) {
-            Arrays.fill(x, 0, Math.min(x.length, config.groupSize()), r.nextBoolean() ? 0f : 0.75f);
-        }
+        int m = config.asymmetric() ? config.asymmetricMax() : config.symmetricMax();
+        float[] x = Inputs.values(r.nextLong(), tokens, dim, config.groupSize(), m);
         int rowBytes = config.packedBytesPerRow(dim);
         int scaleBytes = tokens * config.blocksPerRow(dim) * config.scaleFormat().bytes();
         // Heads are written at offsets, as KernelCodec does: head 1 of 2.
@@ -175,10 +160,7 @@ class SimdKernelsTest {
             for (int i = 0; i < ids[t].length; i++) {
                 ids[t][i] = (byte) r.nextInt(kc);
             }
-            float[] c = values(r, centroids[t].length, 0f);
-            for (int i = 0; i < c.length; i++) {
-                centroids[t][i] = Bf16.fromFloat(c[i]);
-            }
+            centroids[t] = Inputs.bf16(Inputs.values(r.nextLong(), 2 * kc, dim, config.groupSize(), 1));
         }
         QuantizedSpan span = new QuantizedSpan(config, 1, 2, tokens, dim, ids, centroids, p1, sc1, z1,
                 new int[config.stages()]);
@@ -186,7 +168,7 @@ class SimdKernelsTest {
         short[] o2 = new short[3 * tokens * dim];
         REF.dequantizeHead(span, 1, o1, tokens * dim);
         simd.dequantizeHead(span, 1, o2, tokens * dim);
-        assertArrayEquals(o1, o2, "dequantized: " + what);
+        assertBits(o1, o2, "dequantized: " + what);
     }
 
     /**
@@ -213,35 +195,31 @@ class SimdKernelsTest {
         }
         short[] a = new short[in.length];
         REF.nvfp4(in, a, 0, in.length, 16);
-        for (QvgKernels simd : Widths.all()) {
+        for (QvgKernels simd : SimdWidths.all()) {
             short[] b = new short[in.length];
             simd.nvfp4(in, b, 0, in.length, 16);
-            assertArrayEquals(a, b, simd + " nvfp4 over every bf16 value up to 7");
+            assertBits(a, b, simd + " nvfp4 over every bf16 value up to 7");
         }
     }
 
     @Test
     void baselinesEqualReference() {
         SplittableRandom r = new SplittableRandom(SEED + 2);
-        for (QvgKernels simd : Widths.all()) {
+        for (QvgKernels simd : SimdWidths.all()) {
             for (int g : new int[] {1, 4, 16, 36, 64}) {
-                short[] in = new short[g * 11];
-                float[] v = values(r, in.length, 0f);
-                for (int i = 0; i < in.length; i++) {
-                    in[i] = Bf16.fromFloat(v[i]);
-                }
+                short[] in = Inputs.bf16(Inputs.values(r.nextLong(), 11, g, g, 3));
                 for (int bits : new int[] {2, 3, 4, 8}) {
                     short[] a = new short[in.length];
                     short[] b = new short[in.length];
                     REF.rtnBlockwise(in, a, g, in.length, g, bits);
                     simd.rtnBlockwise(in, b, g, in.length, g, bits);
-                    assertArrayEquals(a, b, simd + " rtn int" + bits + " G=" + g + " seed " + SEED);
+                    assertBits(a, b, simd + " rtn int" + bits + " G=" + g);
                 }
                 short[] a = new short[in.length];
                 short[] b = new short[in.length];
                 REF.nvfp4(in, a, 0, in.length, g);
                 simd.nvfp4(in, b, 0, in.length, g);
-                assertArrayEquals(a, b, simd + " nvfp4 G=" + g + " seed " + SEED);
+                assertBits(a, b, simd + " nvfp4 G=" + g);
             }
         }
     }
@@ -257,24 +235,14 @@ class SimdKernelsTest {
                 float v = block[i % block.length];
                 in[i] = Bf16.fromFloat(i % block.length == 0 ? m : v);
             }
-            for (QvgKernels simd : Widths.all()) {
+            for (QvgKernels simd : SimdWidths.all()) {
                 for (int g : new int[] {4, 16, 48}) {
                     short[] a = new short[in.length];
                     short[] b = new short[in.length];
                     REF.rtnBlockwise(in, a, 0, in.length, g, bits);
                     simd.rtnBlockwise(in, b, 0, in.length, g, bits);
-                    assertArrayEquals(a, b, simd + " rtn int" + bits + " G=" + g + " on exact ties");
+                    assertBits(a, b, simd + " rtn int" + bits + " G=" + g + " on exact ties");
                 }
-            }
-        }
-    }
-
-    static void assertBits(float[] expected, float[] actual, String what) {
-        for (int i = 0; i < expected.length; i++) {
-            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
-                throw new AssertionError(what + ": element " + i + " is " + actual[i] + " (0x"
-                        + Integer.toHexString(Float.floatToRawIntBits(actual[i])) + "), reference " + expected[i]
-                        + " (0x" + Integer.toHexString(Float.floatToRawIntBits(expected[i])) + ")");
             }
         }
     }

@@ -5,27 +5,40 @@ import io.qvg4j.kernel.ScalarKernels;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.quant.ScaleFormat;
+import io.qvg4j.testkit.Inputs;
+import io.qvg4j.testkit.Require;
+import io.qvg4j.testkit.Seeds;
+import io.qvg4j.testkit.Widths;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.quicktheories.core.Gen;
 
-import java.util.Arrays;
 import java.util.SplittableRandom;
 
+import static io.qvg4j.properties.Theories.qt;
+import static io.qvg4j.testkit.Exact.assertBits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
-/** Each SIMD kernel equals {@link ScalarKernels} bit for bit, at 128, 256 and 512 bits, over generated shapes and data. */
+/**
+ * Each SIMD kernel equals {@link ScalarKernels} bit for bit, at every width of {@link Widths}, over
+ * generated shapes and {@link Inputs}' data: {@value #EXAMPLES} examples per property in CI.
+ */
+@ExtendWith(Seeds.OnFailure.class)
 class KernelPropertiesTest {
     static final QvgKernels REF = ScalarKernels.INSTANCE;
-    static final int[] WIDTHS = {128, 256, 512};
+    static final int EXAMPLES = 200;
 
     @BeforeAll
     static void needsVectorModule() {
-        assumeTrue(Kernels.vectorModulePresent(),
-                "jdk.incubator.vector is not in this JVM: SIMD properties skipped (FallbackTest checks the reference is used)");
+        Require.simd(); // FallbackTest checks the reference is used where the Vector API is absent
+    }
+
+    /** A width of {@link Widths#BITS}, by index. */
+    static Gen<Integer> widths() {
+        return integers().between(0, Widths.BITS.size() - 1).map(Widths.BITS::get);
     }
 
     record KCase(int width, int dim, int tokens, int kc, int from) {
@@ -36,15 +49,15 @@ class KernelPropertiesTest {
     }
 
     static Gen<KCase> kmeansCases() {
-        return integers().between(0, 2).zip(integers().between(4, 256), integers().between(1, 300),
-                integers().between(1, 256), (w, d, s, k) -> new KCase(WIDTHS[w], d, s, k, 0))
+        return widths().zip(integers().between(4, 256), integers().between(1, 300),
+                integers().between(1, 256), (w, d, s, k) -> new KCase(w, d, s, k, 0))
                 .zip(integers().between(0, 299), (c, f) -> new KCase(c.width, c.dim, c.tokens, c.kc, f % c.tokens));
     }
 
     @Test
     void kmeansKernelsEqualReference() {
-        Seeds.qt(60).forAll(kmeansCases(), longs().all()).checkAssert((c, seed) -> {
-            QvgKernels simd = Kernels.simd(c.width);
+        qt(EXAMPLES).forAll(kmeansCases(), longs().all()).checkAssert((c, seed) -> {
+            QvgKernels simd = SimdWidths.kernels(c.width);
             float[] x = Inputs.values(seed, c.tokens, c.dim, 1 + (int) Long.remainderUnsigned(seed, 8), 3);
             // Centroids: tokens of x (so some scores tie exactly) or fresh values.
             float[] cents = Inputs.values(~seed, c.kc, c.dim, 4, 1);
@@ -91,7 +104,7 @@ class KernelPropertiesTest {
 
     /** D from 4 to 256, rounded up so D·bits fills whole bytes; G one of D's divisors. */
     static Gen<QCase> quantCases(int maxTokens, int maxStages) {
-        Gen<int[]> shape = integers().between(0, 2).zip(integers().between(4, 256), integers().between(0, 3),
+        Gen<int[]> shape = widths().zip(integers().between(4, 256), integers().between(0, 3),
                 integers().between(0, 63), (w, d, b, gi) -> new int[] {w, d, b, gi});
         Gen<int[]> rest = integers().between(0, 3).zip(integers().between(1, maxStages), integers().between(1, 256),
                 integers().between(1, maxTokens), (flags, t, kc, s) -> new int[] {flags, t, kc, s});
@@ -103,7 +116,7 @@ class KernelPropertiesTest {
             int g = divisors[a[3] % divisors.length];
             QuantConfig config = new QuantConfig(bits, g, b[1], b[2], (b[0] & 1) != 0,
                     (b[0] & 2) != 0 ? ScaleFormat.BF16 : ScaleFormat.FP8_E4M3, 2, 1e-4f);
-            return new QCase(WIDTHS[a[0]], config, dim, b[3]);
+            return new QCase(a[0], config, dim, b[3]);
         });
     }
 
@@ -113,8 +126,8 @@ class KernelPropertiesTest {
 
     @Test
     void quantizeAndDequantizeEqualReference() {
-        Seeds.qt(150).forAll(quantCases(64, 4), longs().all()).checkAssert((c, seed) -> {
-            QvgKernels simd = Kernels.simd(c.width);
+        qt(EXAMPLES).forAll(quantCases(64, 4), longs().all()).checkAssert((c, seed) -> {
+            QvgKernels simd = SimdWidths.kernels(c.width);
             QuantConfig config = c.config;
             int tokens = c.tokens;
             int dim = c.dim;
@@ -152,27 +165,17 @@ class KernelPropertiesTest {
                 REF.dequantizeHead(span, bh, o1, bh * tokens * dim);
                 simd.dequantizeHead(span, bh, o2, bh * tokens * dim);
             }
-            assertArrayEquals(o1, o2, "dequantized");
+            assertBits(o1, o2, "dequantized");
 
             short[] in = Inputs.bf16(x);
             short[] b1 = new short[in.length];
             short[] b2 = new short[in.length];
             REF.rtnBlockwise(in, b1, 0, in.length, config.groupSize(), config.bits());
             simd.rtnBlockwise(in, b2, 0, in.length, config.groupSize(), config.bits());
-            assertArrayEquals(b1, b2, "rtn baseline");
+            assertBits(b1, b2, "rtn baseline");
             REF.nvfp4(in, b1, 0, in.length, config.groupSize());
             simd.nvfp4(in, b2, 0, in.length, config.groupSize());
-            assertArrayEquals(b1, b2, "nvfp4 baseline");
+            assertBits(b1, b2, "nvfp4 baseline");
         });
-    }
-
-    static void assertBits(float[] expected, float[] actual, String what) {
-        for (int i = 0; i < expected.length; i++) {
-            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
-                throw new AssertionError(what + ": element " + i + " is 0x" + Integer.toHexString(Float.floatToRawIntBits(actual[i]))
-                        + ", reference 0x" + Integer.toHexString(Float.floatToRawIntBits(expected[i])) + " " + Arrays.toString(
-                        new float[] {actual[i], expected[i]}));
-            }
-        }
     }
 }

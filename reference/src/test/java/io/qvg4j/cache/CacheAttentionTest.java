@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
 
+import static io.qvg4j.testkit.Exact.assertBits;
 import static org.junit.jupiter.api.Assertions.*;
 
 class CacheAttentionTest {
@@ -57,8 +58,8 @@ class CacheAttentionTest {
             float[] decoded = ATTENTION.attend(r.cache().decodedView(), r.queries(), r.count());
             float[] dense = ATTENTION.attend(TokenSource.of(r.cache().materialize(false), r.cache().materialize(true)),
                     r.queries(), r.count());
-            assertBitsEqual(decoded, direct, "seed " + seed + " direct vs decoded");
-            assertBitsEqual(decoded, dense, "seed " + seed + " decoded vs dense tensor");
+            assertBits(decoded, direct, "seed " + seed + " direct vs decoded");
+            assertBits(decoded, dense, "seed " + seed + " decoded vs dense tensor");
         }
     }
 
@@ -128,15 +129,6 @@ class CacheAttentionTest {
                     assertEquals(Float.floatToRawIntBits(acc / l), Float.floatToRawIntBits(out[qo + d]),
                             "head " + h + " query " + q + " channel " + d);
                 }
-            }
-        }
-    }
-
-    static void assertBitsEqual(float[] expected, float[] actual, String what) {
-        assertEquals(expected.length, actual.length, what);
-        for (int i = 0; i < expected.length; i++) {
-            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
-                fail(what + ": element " + i + " is " + actual[i] + ", expected " + expected[i]);
             }
         }
     }
