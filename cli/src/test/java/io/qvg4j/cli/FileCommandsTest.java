@@ -5,9 +5,9 @@ import io.qvg4j.io.NpyArray;
 import io.qvg4j.io.Qkv;
 import io.qvg4j.io.Safetensors;
 import io.qvg4j.io.TensorFiles;
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.quant.ScaleFormat;
@@ -64,7 +64,7 @@ class FileCommandsTest {
         QuantConfig cfg = new QuantConfig(4, 16, 2, 8, true, ScaleFormat.FP8_E4M3, 5, 1e-4f);
         QuantizedSpan expected;
         KvTensor expectedDeq;
-        try (KernelCodec codec = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+        try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             expected = codec.encode(x, cfg, InitIndices.fromSeed(SEED, 2, x.headCount(), 8, x.tokens()));
             expectedDeq = codec.decode(expected);
         }

@@ -1,8 +1,8 @@
 package io.qvg4j.gpu;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.quant.ScaleFormat;
@@ -42,7 +42,7 @@ class OpenClCodecTest {
     @Test
     void encodeAndDecodeEqualTheReference() {
         KvTensor x = input();
-        try (KernelCodec ref = new KernelCodec(ScalarKernels.INSTANCE, 1); OpenClCodec gpu = OpenClCodec.open(1, DEVICE)) {
+        try (CpuCodec ref = new CpuCodec(ScalarKernels.INSTANCE, 1); OpenClCodec gpu = OpenClCodec.open(1, DEVICE)) {
             for (QuantConfig config : new QuantConfig[]{
                     QuantConfig.DEFAULT.withGroupSize(16).withCentroids(32),
                     new QuantConfig(4, 8, 3, 17, true, ScaleFormat.FP8_E4M3, 4, 1e-4f),
@@ -70,7 +70,7 @@ class OpenClCodecTest {
     void anInfiniteGivenCentroidIsRefusedByBoth() {
         KvTensor x = input();
         QuantConfig config = new QuantConfig(3, 32, 2, 5, false, ScaleFormat.BF16, 3, 0.5f);
-        try (KernelCodec ref = new KernelCodec(ScalarKernels.INSTANCE, 1); OpenClCodec gpu = OpenClCodec.open(1, DEVICE)) {
+        try (CpuCodec ref = new CpuCodec(ScalarKernels.INSTANCE, 1); OpenClCodec gpu = OpenClCodec.open(1, DEVICE)) {
             QuantizedSpan span = ref.encode(x, config, InitIndices.fromSeed(Seeds.seed(), 2, 3, 5, 300));
             short[][] centroids = {span.centroids()[0], span.centroids()[1].clone()};
             centroids[1][77] = (short) 0xFF80; // −inf

@@ -2,23 +2,29 @@ package io.qvg4j.gpu;
 
 import io.qvg4j.golden.GoldenCheck;
 import io.qvg4j.golden.GoldenFile;
+import io.qvg4j.spi.Implementations;
+import io.qvg4j.testkit.Require;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The OpenCL codec reproduces every synthetic case of the golden file (the cache streams run on the CPU). */
+/**
+ * The OpenCL codec reproduces every synthetic case of the golden file, and the cache streams quantized by
+ * it (attended by the reference attention kernels: attention runs on the CPU).
+ */
 class OpenClGoldenTest {
     @Test
-    void syntheticCasesEqualTheGoldenFile() throws IOException {
-        assumeTrue(OpenCl.available(), "no OpenCL platform: the GPU tests are skipped");
+    void syntheticCasesAndStreamsEqualTheGoldenFile() throws IOException {
+        Require.openCl(OpenCl.available());
         GoldenCheck check = new GoldenCheck(GoldenFile.read(GoldenFile.locate(Path.of(""))));
         try (OpenClCodec codec = OpenClCodec.open(2, Integer.getInteger("qvg4j.device", 0))) {
-            List<String> failures = check.synthetic(codec);
+            List<String> failures = new ArrayList<>(check.synthetic(codec));
+            failures.addAll(check.attention(codec, Implementations.REFERENCE.attention()));
             assertTrue(failures.isEmpty(), () -> GoldenCheck.report("opencl", failures));
         }
     }

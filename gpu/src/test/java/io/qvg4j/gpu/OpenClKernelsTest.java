@@ -1,8 +1,8 @@
 package io.qvg4j.gpu;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.quant.ScaleFormat;
@@ -59,8 +59,8 @@ class OpenClKernelsTest {
             }
             float[] nr = new float[kc];
             float[] ng = new float[kc];
-            REF.centroidNorms(c, kc, dim, nr);
-            gpu.centroidNorms(c, kc, dim, ng);
+            REF.norms(c, kc, dim, nr);
+            gpu.norms(c, kc, dim, ng);
             assertBits(nr, ng, "norms, trial " + trial);
             int[] ir = new int[tokens];
             int[] ig = new int[tokens];
@@ -88,14 +88,14 @@ class OpenClKernelsTest {
             float[] ug = new float[kc * dim];
             int[] cr = new int[kc];
             int[] cg = new int[kc];
-            REF.updateCentroids(x, tokens, dim, ids, c, kc, ur, cr);
-            gpu.updateCentroids(x, tokens, dim, ids, c, kc, ug, cg);
+            REF.update(x, tokens, dim, ids, c, kc, ur, cr);
+            gpu.update(x, tokens, dim, ids, c, kc, ug, cg);
             assertArrayEquals(cr, cg, "counts, trial " + trial);
             assertBits(ur, ug, "update, trial " + trial);
             float[] sr = new float[tokens * dim];
             float[] sg = new float[tokens * dim];
-            REF.subtractCentroids(x, tokens, dim, ids, c, sr);
-            gpu.subtractCentroids(x, tokens, dim, ids, c, sg);
+            REF.subtract(x, tokens, dim, ids, c, sr);
+            gpu.subtract(x, tokens, dim, ids, c, sg);
             assertBits(sr, sg, "smoothing, trial " + trial);
         }
     }
@@ -120,8 +120,8 @@ class OpenClKernelsTest {
                     byte[] sg = new byte[scaleBytes + 2];
                     byte[] zr = asym ? new byte[scaleBytes + 1] : null;
                     byte[] zg = asym ? new byte[scaleBytes + 1] : null;
-                    REF.quantizeHead(x, tokens, dim, config, pr, 3, sr, 2, zr, 1);
-                    gpu.quantizeHead(x, tokens, dim, config, pg, 3, sg, 2, zg, 1);
+                    REF.quantize(x, tokens, dim, config, pr, 3, sr, 2, zr, 1);
+                    gpu.quantize(x, tokens, dim, config, pg, 3, sg, 2, zg, 1);
                     assertArrayEquals(pr, pg, "packed, " + what);
                     assertArrayEquals(sr, sg, "scales, " + what);
                     assertArrayEquals(zr, zg, "zeros, " + what);
@@ -129,13 +129,13 @@ class OpenClKernelsTest {
                     KvTensor t = Inputs.tensor(r.nextLong(), 2, tokens, dim, g, asym ? config.asymmetricMax() : config.symmetricMax(), false);
                     int[][][] init = InitIndices.fromSeed(r.nextLong(), 2, 2, 5, tokens);
                     QuantizedSpan span;
-                    try (KernelCodec ref = new KernelCodec(REF, 1)) {
+                    try (CpuCodec ref = new CpuCodec(REF, 1)) {
                         span = ref.encode(t, config, init);
                     }
                     short[] dr = new short[tokens * dim + 1];
                     short[] dg = new short[tokens * dim + 1];
-                    REF.dequantizeHead(span, 1, dr, 1);
-                    gpu.dequantizeHead(span, 1, dg, 1);
+                    REF.dequantize(span, 1, dr, 1);
+                    gpu.dequantize(span, 1, dg, 1);
                     assertBits(dr, dg, "dequantized, " + what);
                 }
             }

@@ -2,8 +2,8 @@ package io.qvg4j.simd;
 
 import io.qvg4j.cache.AttentionKernels;
 import io.qvg4j.cache.ScalarAttention;
-import io.qvg4j.kernel.QvgKernels;
-import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.codec.QvgKernels;
+import io.qvg4j.codec.ScalarKernels;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.quant.ScaleFormat;
@@ -222,13 +222,13 @@ class SimdAfterC2Test {
             float[] c = Inputs.values(r.nextLong(), kc, dim, 4, 1);
             System.arraycopy(x, 0, c, 0, dim); // a centroid equal to a token: exact ties
             float[] norms = new float[kc];
-            ScalarKernels.INSTANCE.centroidNorms(c, kc, dim, norms);
+            ScalarKernels.INSTANCE.norms(c, kc, dim, norms);
             int[] ids = new int[tokens];
             Arrays.setAll(ids, n -> r.nextInt(kc));
             String shape = "D=" + dim + " S=" + tokens + " Kc=" + kc;
             calls.add(new Call(KERNELS_TYPE, "centroidNorms", shape, k -> {
                 float[] out = new float[kc];
-                ((QvgKernels) k).centroidNorms(c, kc, dim, out);
+                ((QvgKernels) k).norms(c, kc, dim, out);
                 return out;
             }));
             calls.add(new Call(KERNELS_TYPE, "assign", shape, k -> {
@@ -239,12 +239,12 @@ class SimdAfterC2Test {
             calls.add(new Call(KERNELS_TYPE, "updateCentroids", shape, k -> {
                 float[] out = new float[kc * dim];
                 int[] counts = new int[kc];
-                ((QvgKernels) k).updateCentroids(x, tokens, dim, ids, c, kc, out, counts);
+                ((QvgKernels) k).update(x, tokens, dim, ids, c, kc, out, counts);
                 return new Object[] {out, counts};
             }));
             calls.add(new Call(KERNELS_TYPE, "subtractCentroids", shape, k -> {
                 float[] out = new float[tokens * dim];
-                ((QvgKernels) k).subtractCentroids(x, tokens, dim, ids, c, out);
+                ((QvgKernels) k).subtract(x, tokens, dim, ids, c, out);
                 return out;
             }));
             for (int bits : new int[] {2, 3, 4, 8}) {
@@ -262,13 +262,13 @@ class SimdAfterC2Test {
                     byte[] packed = new byte[tokens * config.packedBytesPerRow(dim)];
                     byte[] scales = new byte[scaleBytes];
                     byte[] zeros = asym ? new byte[scaleBytes] : null;
-                    ((QvgKernels) k).quantizeHead(residual, tokens, dim, config, packed, 0, scales, 0, zeros, 0);
+                    ((QvgKernels) k).quantize(residual, tokens, dim, config, packed, 0, scales, 0, zeros, 0);
                     return new Object[] {packed, scales, zeros};
                 }));
                 byte[] packed = new byte[tokens * config.packedBytesPerRow(dim)];
                 byte[] scales = new byte[scaleBytes];
                 byte[] zeros = asym ? new byte[scaleBytes] : null;
-                ScalarKernels.INSTANCE.quantizeHead(residual, tokens, dim, config, packed, 0, scales, 0, zeros, 0);
+                ScalarKernels.INSTANCE.quantize(residual, tokens, dim, config, packed, 0, scales, 0, zeros, 0);
                 byte[][] spanIds = new byte[2][tokens];
                 short[][] tables = new short[2][];
                 for (int t = 0; t < 2; t++) {
@@ -280,13 +280,13 @@ class SimdAfterC2Test {
                 QuantizedSpan span = new QuantizedSpan(config, 1, 1, tokens, dim, spanIds, tables, packed, scales, zeros, new int[2]);
                 calls.add(new Call(KERNELS_TYPE, "dequantizeHead", what, k -> {
                     short[] out = new short[tokens * dim];
-                    ((QvgKernels) k).dequantizeHead(span, 0, out, 0);
+                    ((QvgKernels) k).dequantize(span, 0, out, 0);
                     return out;
                 }));
                 short[] in = Inputs.bf16(Inputs.values(r.nextLong(), tokens, dim, g, m));
                 calls.add(new Call(KERNELS_TYPE, "rtnBlockwise", what, k -> {
                     short[] out = new short[in.length];
-                    ((QvgKernels) k).rtnBlockwise(in, out, 0, in.length, g, bits);
+                    ((QvgKernels) k).rtn(in, out, 0, in.length, g, bits);
                     return out;
                 }));
                 calls.add(new Call(KERNELS_TYPE, "nvfp4", what, k -> {

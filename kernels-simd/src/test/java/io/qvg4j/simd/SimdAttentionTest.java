@@ -4,8 +4,8 @@ import io.qvg4j.cache.CacheAttention;
 import io.qvg4j.cache.CachePolicy;
 import io.qvg4j.cache.QuantizedKVCache;
 import io.qvg4j.cache.ScalarAttention;
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
 import io.qvg4j.numeric.Fp8E4M3;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.ScaleFormat;
@@ -67,7 +67,7 @@ class SimdAttentionTest {
             long seed = Seeds.seed() + c;
             SplittableRandom rnd = new SplittableRandom(seed);
             int heads = 2, dim = c == 2 ? 88 : 64, frame = 10;
-            try (KernelCodec codec = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+            try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
                 QuantizedKVCache cache = new QuantizedKVCache(heads, dim, frame,
                         new CachePolicy("t", 3, 1, 1, 0, 0, config, seed, c == 3), codec);
                 for (int f = 0; f < 12; f++) {

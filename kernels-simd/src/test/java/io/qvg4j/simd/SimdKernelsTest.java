@@ -1,7 +1,7 @@
 package io.qvg4j.simd;
 
-import io.qvg4j.kernel.QvgKernels;
-import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.codec.QvgKernels;
+import io.qvg4j.codec.ScalarKernels;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
@@ -53,8 +53,8 @@ class SimdKernelsTest {
                     }
                     float[] n1 = new float[kc];
                     float[] n2 = new float[kc];
-                    REF.centroidNorms(c, kc, dim, n1);
-                    simd.centroidNorms(c, kc, dim, n2);
+                    REF.norms(c, kc, dim, n1);
+                    simd.norms(c, kc, dim, n2);
                     assertBits(n1, n2, where(simd, "centroidNorms Kc=" + kc, dim));
                     int from = r.nextInt(tokens);
                     int[] ids1 = new int[tokens];
@@ -69,14 +69,14 @@ class SimdKernelsTest {
                     float[] u2 = new float[kc * dim];
                     int[] cnt1 = new int[kc];
                     int[] cnt2 = new int[kc];
-                    REF.updateCentroids(x, tokens, dim, ids1, c, kc, u1, cnt1);
-                    simd.updateCentroids(x, tokens, dim, ids1, c, kc, u2, cnt2);
+                    REF.update(x, tokens, dim, ids1, c, kc, u1, cnt1);
+                    simd.update(x, tokens, dim, ids1, c, kc, u2, cnt2);
                     assertBits(u1, u2, where(simd, "updateCentroids Kc=" + kc, dim));
                     assertArrayEquals(cnt1, cnt2);
                     float[] s1 = new float[x.length];
                     float[] s2 = x.clone();
-                    REF.subtractCentroids(x, tokens, dim, ids1, c, s1);
-                    simd.subtractCentroids(s2, tokens, dim, ids1, c, s2);
+                    REF.subtract(x, tokens, dim, ids1, c, s1);
+                    simd.subtract(s2, tokens, dim, ids1, c, s2);
                     assertBits(s1, s2, where(simd, "subtractCentroids in place", dim));
                 }
             }
@@ -92,7 +92,7 @@ class SimdKernelsTest {
         Arrays.fill(c, 0, 5 * dim, 3e38f);
         Arrays.fill(x, 1f);
         float[] norms = new float[kc];
-        REF.centroidNorms(c, kc, dim, norms);
+        REF.norms(c, kc, dim, norms);
         norms[7] = Float.NaN;
         norms[9] = Float.NEGATIVE_INFINITY;
         for (QvgKernels simd : SimdWidths.all()) {
@@ -140,15 +140,15 @@ class SimdKernelsTest {
         float[] x = Inputs.values(r.nextLong(), tokens, dim, config.groupSize(), m);
         int rowBytes = config.packedBytesPerRow(dim);
         int scaleBytes = tokens * config.blocksPerRow(dim) * config.scaleFormat().bytes();
-        // Heads are written at offsets, as KernelCodec does: head 1 of 2.
+        // Heads are written at offsets, as CpuCodec does: head 1 of 2.
         byte[] p1 = new byte[2 * tokens * rowBytes];
         byte[] p2 = p1.clone();
         byte[] sc1 = new byte[2 * scaleBytes];
         byte[] sc2 = sc1.clone();
         byte[] z1 = config.asymmetric() ? new byte[2 * scaleBytes] : null;
         byte[] z2 = config.asymmetric() ? z1.clone() : null;
-        REF.quantizeHead(x, tokens, dim, config, p1, tokens * rowBytes, sc1, scaleBytes, z1, scaleBytes);
-        simd.quantizeHead(x, tokens, dim, config, p2, tokens * rowBytes, sc2, scaleBytes, z2, scaleBytes);
+        REF.quantize(x, tokens, dim, config, p1, tokens * rowBytes, sc1, scaleBytes, z1, scaleBytes);
+        simd.quantize(x, tokens, dim, config, p2, tokens * rowBytes, sc2, scaleBytes, z2, scaleBytes);
         assertArrayEquals(p1, p2, "packed codes: " + what);
         assertArrayEquals(sc1, sc2, "scales: " + what);
         assertArrayEquals(z1, z2, "zero points: " + what);
@@ -166,8 +166,8 @@ class SimdKernelsTest {
                 new int[config.stages()]);
         short[] o1 = new short[3 * tokens * dim];
         short[] o2 = new short[3 * tokens * dim];
-        REF.dequantizeHead(span, 1, o1, tokens * dim);
-        simd.dequantizeHead(span, 1, o2, tokens * dim);
+        REF.dequantize(span, 1, o1, tokens * dim);
+        simd.dequantize(span, 1, o2, tokens * dim);
         assertBits(o1, o2, "dequantized: " + what);
     }
 
@@ -211,8 +211,8 @@ class SimdKernelsTest {
                 for (int bits : new int[] {2, 3, 4, 8}) {
                     short[] a = new short[in.length];
                     short[] b = new short[in.length];
-                    REF.rtnBlockwise(in, a, g, in.length, g, bits);
-                    simd.rtnBlockwise(in, b, g, in.length, g, bits);
+                    REF.rtn(in, a, g, in.length, g, bits);
+                    simd.rtn(in, b, g, in.length, g, bits);
                     assertBits(a, b, simd + " rtn int" + bits + " G=" + g);
                 }
                 short[] a = new short[in.length];
@@ -239,8 +239,8 @@ class SimdKernelsTest {
                 for (int g : new int[] {4, 16, 48}) {
                     short[] a = new short[in.length];
                     short[] b = new short[in.length];
-                    REF.rtnBlockwise(in, a, 0, in.length, g, bits);
-                    simd.rtnBlockwise(in, b, 0, in.length, g, bits);
+                    REF.rtn(in, a, 0, in.length, g, bits);
+                    simd.rtn(in, b, 0, in.length, g, bits);
                     assertBits(a, b, simd + " rtn int" + bits + " G=" + g + " on exact ties");
                 }
             }

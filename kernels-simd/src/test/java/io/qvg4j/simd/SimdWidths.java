@@ -1,6 +1,6 @@
 package io.qvg4j.simd;
 
-import io.qvg4j.kernel.QvgKernels;
+import io.qvg4j.codec.QvgKernels;
 import io.qvg4j.testkit.Widths;
 import jdk.incubator.vector.FloatVector;
 

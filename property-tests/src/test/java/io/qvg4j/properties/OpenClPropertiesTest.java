@@ -3,9 +3,9 @@ package io.qvg4j.properties;
 import io.qvg4j.gpu.OpenCl;
 import io.qvg4j.gpu.OpenClCodec;
 import io.qvg4j.gpu.OpenClKernels;
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.quant.ScaleFormat;
@@ -75,8 +75,8 @@ class OpenClPropertiesTest {
                     }
                     float[] nr = new float[kc];
                     float[] ng = new float[kc];
-                    REF.centroidNorms(c, kc, dim, nr);
-                    gpu.centroidNorms(c, kc, dim, ng);
+                    REF.norms(c, kc, dim, nr);
+                    gpu.norms(c, kc, dim, ng);
                     assertBits(nr, ng, "norms, " + what);
                     int[] ir = new int[tokens];
                     int[] ig = new int[tokens];
@@ -87,14 +87,14 @@ class OpenClPropertiesTest {
                     float[] ug = new float[kc * dim];
                     int[] cr = new int[kc];
                     int[] cg = new int[kc];
-                    REF.updateCentroids(x, tokens, dim, ir, c, kc, ur, cr);
-                    gpu.updateCentroids(x, tokens, dim, ir, c, kc, ug, cg);
+                    REF.update(x, tokens, dim, ir, c, kc, ur, cr);
+                    gpu.update(x, tokens, dim, ir, c, kc, ug, cg);
                     assertArrayEquals(cr, cg, "counts, " + what);
                     assertBits(ur, ug, "update, " + what);
                     float[] sr = new float[tokens * dim];
                     float[] sg = new float[tokens * dim];
-                    REF.subtractCentroids(x, tokens, dim, ir, c, sr);
-                    gpu.subtractCentroids(x, tokens, dim, ir, c, sg);
+                    REF.subtract(x, tokens, dim, ir, c, sr);
+                    gpu.subtract(x, tokens, dim, ir, c, sg);
                     assertBits(sr, sg, "smoothing, " + what);
                 });
     }
@@ -116,8 +116,8 @@ class OpenClPropertiesTest {
                     byte[] sg = sr.clone();
                     byte[] zr = asym ? new byte[scaleBytes] : null;
                     byte[] zg = asym ? new byte[scaleBytes] : null;
-                    REF.quantizeHead(x, tokens, dim, config, pr, 0, sr, 0, zr, 0);
-                    gpu.quantizeHead(x, tokens, dim, config, pg, 0, sg, 0, zg, 0);
+                    REF.quantize(x, tokens, dim, config, pr, 0, sr, 0, zr, 0);
+                    gpu.quantize(x, tokens, dim, config, pg, 0, sg, 0, zg, 0);
                     assertArrayEquals(pr, pg, "packed, " + what);
                     assertArrayEquals(sr, sg, "scales, " + what);
                     if (asym) {
@@ -139,7 +139,7 @@ class OpenClPropertiesTest {
                     KvTensor x = Inputs.tensor(r.nextLong(), heads, tokens, dim, config.groupSize(),
                             asym ? config.asymmetricMax() : config.symmetricMax(), true);
                     int[][][] init = InitIndices.fromSeed(seed, stages, heads, config.centroids(), tokens);
-                    try (KernelCodec ref = new KernelCodec(REF, 1)) {
+                    try (CpuCodec ref = new CpuCodec(REF, 1)) {
                         QuantizedSpan expected = ref.encode(x, config, init);
                         QuantizedSpan actual = codec.encode(x, config, init);
                         assertSameSpan(expected, actual, what);

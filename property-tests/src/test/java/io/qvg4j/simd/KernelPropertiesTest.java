@@ -1,7 +1,7 @@
 package io.qvg4j.simd;
 
-import io.qvg4j.kernel.QvgKernels;
-import io.qvg4j.kernel.ScalarKernels;
+import io.qvg4j.codec.QvgKernels;
+import io.qvg4j.codec.ScalarKernels;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.quant.ScaleFormat;
@@ -69,8 +69,8 @@ class KernelPropertiesTest {
             }
             float[] n1 = new float[c.kc];
             float[] n2 = new float[c.kc];
-            REF.centroidNorms(cents, c.kc, c.dim, n1);
-            simd.centroidNorms(cents, c.kc, c.dim, n2);
+            REF.norms(cents, c.kc, c.dim, n1);
+            simd.norms(cents, c.kc, c.dim, n2);
             assertBits(n1, n2, "centroidNorms");
             int[] ids1 = new int[c.tokens];
             int[] ids2 = new int[c.tokens];
@@ -84,13 +84,13 @@ class KernelPropertiesTest {
             float[] u2 = new float[c.kc * c.dim];
             int[] cnt1 = new int[c.kc];
             int[] cnt2 = new int[c.kc];
-            REF.updateCentroids(x, c.tokens, c.dim, ids1, cents, c.kc, u1, cnt1);
-            simd.updateCentroids(x, c.tokens, c.dim, ids1, cents, c.kc, u2, cnt2);
+            REF.update(x, c.tokens, c.dim, ids1, cents, c.kc, u1, cnt1);
+            simd.update(x, c.tokens, c.dim, ids1, cents, c.kc, u2, cnt2);
             assertBits(u1, u2, "updateCentroids");
             assertArrayEquals(cnt1, cnt2, "updateCentroids counts");
             float[] s1 = new float[x.length];
-            REF.subtractCentroids(x, c.tokens, c.dim, ids1, u1, s1);
-            simd.subtractCentroids(x, c.tokens, c.dim, ids1, u1, x);
+            REF.subtract(x, c.tokens, c.dim, ids1, u1, s1);
+            simd.subtract(x, c.tokens, c.dim, ids1, u1, x);
             assertBits(s1, x, "subtractCentroids (in place)");
         });
     }
@@ -141,8 +141,8 @@ class KernelPropertiesTest {
             byte[] sc2 = sc1.clone();
             byte[] z1 = config.asymmetric() ? new byte[2 * scaleBytes] : null;
             byte[] z2 = config.asymmetric() ? z1.clone() : null;
-            REF.quantizeHead(x, tokens, dim, config, p1, tokens * rowBytes, sc1, scaleBytes, z1, scaleBytes);
-            simd.quantizeHead(x, tokens, dim, config, p2, tokens * rowBytes, sc2, scaleBytes, z2, scaleBytes);
+            REF.quantize(x, tokens, dim, config, p1, tokens * rowBytes, sc1, scaleBytes, z1, scaleBytes);
+            simd.quantize(x, tokens, dim, config, p2, tokens * rowBytes, sc2, scaleBytes, z2, scaleBytes);
             assertArrayEquals(p1, p2, "packed codes");
             assertArrayEquals(sc1, sc2, "scales");
             assertArrayEquals(z1, z2, "zero points");
@@ -162,16 +162,16 @@ class KernelPropertiesTest {
             short[] o1 = new short[2 * tokens * dim];
             short[] o2 = new short[2 * tokens * dim];
             for (int bh = 0; bh < 2; bh++) {
-                REF.dequantizeHead(span, bh, o1, bh * tokens * dim);
-                simd.dequantizeHead(span, bh, o2, bh * tokens * dim);
+                REF.dequantize(span, bh, o1, bh * tokens * dim);
+                simd.dequantize(span, bh, o2, bh * tokens * dim);
             }
             assertBits(o1, o2, "dequantized");
 
             short[] in = Inputs.bf16(x);
             short[] b1 = new short[in.length];
             short[] b2 = new short[in.length];
-            REF.rtnBlockwise(in, b1, 0, in.length, config.groupSize(), config.bits());
-            simd.rtnBlockwise(in, b2, 0, in.length, config.groupSize(), config.bits());
+            REF.rtn(in, b1, 0, in.length, config.groupSize(), config.bits());
+            simd.rtn(in, b2, 0, in.length, config.groupSize(), config.bits());
             assertBits(b1, b2, "rtn baseline");
             REF.nvfp4(in, b1, 0, in.length, config.groupSize());
             simd.nvfp4(in, b2, 0, in.length, config.groupSize());

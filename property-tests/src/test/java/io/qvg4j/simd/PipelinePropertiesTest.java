@@ -1,8 +1,8 @@
 package io.qvg4j.simd;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.tensor.KvTensor;
@@ -21,8 +21,8 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
 /**
- * The whole CPU pipeline, {@code KernelCodec(simd at some width, 1–4 threads)} against
- * {@code KernelCodec(reference, 1 thread)}: encode from seeded initial indices, encode with the
+ * The whole CPU pipeline, {@code CpuCodec(simd at some width, 1–4 threads)} against
+ * {@code CpuCodec(reference, 1 thread)}: encode from seeded initial indices, encode with the
  * reference's clustering, decode and both baselines give identical bytes: {@value #EXAMPLES} examples in CI.
  */
 @ExtendWith(Seeds.OnFailure.class)
@@ -76,8 +76,8 @@ class PipelinePropertiesTest {
             KvTensor x = new KvTensor("x", 1, p.heads(), tokens, dim,
                     Inputs.bf16(Inputs.values(seed, p.heads() * tokens, dim, config.groupSize(), m)));
             int[][][] init = InitIndices.fromSeed(seed, config.stages(), p.heads(), config.centroids(), tokens);
-            try (KernelCodec ref = new KernelCodec(ScalarKernels.INSTANCE, 1);
-                 KernelCodec simd = new KernelCodec(SimdWidths.kernels(p.q().width()), p.threads())) {
+            try (CpuCodec ref = new CpuCodec(ScalarKernels.INSTANCE, 1);
+                 CpuCodec simd = new CpuCodec(SimdWidths.kernels(p.q().width()), p.threads())) {
                 QuantizedSpan a = ref.encode(x, config, init);
                 QuantizedSpan b = simd.encode(x, config, init);
                 assertSameSpan(a, b, "encode");

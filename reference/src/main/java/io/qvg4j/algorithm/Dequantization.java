@@ -12,6 +12,11 @@ import io.qvg4j.quant.QuantizedSpan;
 public final class Dequantization {
     private Dequantization() {}
 
+    /** The dequantized residual of one code: {@code (code − m)·s}, or {@code code·s + z} when asymmetric. */
+    public static float residual(int code, float scale, float zero, int m, boolean asymmetric) {
+        return asymmetric ? code * scale + zero : (code - m) * scale;
+    }
+
     /**
      * Channels [from, from+g) of one token row, one block: {@code codes} are the row's unpacked codes,
      * {@code base[t]} the offset of the token's centroid in stage t's widened table {@code centroids[t]};
@@ -20,7 +25,7 @@ public final class Dequantization {
     public static void block(int[] codes, int from, int g, float scale, float zero, int m, boolean asymmetric,
                              float[][] centroids, int[] base, int stages, float[] out, int outOffset) {
         for (int i = from; i < from + g; i++) {
-            float acc = asymmetric ? codes[i] * scale + zero : (codes[i] - m) * scale;
+            float acc = residual(codes[i], scale, zero, m, asymmetric);
             for (int t = 0; t < stages; t++) {
                 acc += centroids[t][base[t] + i];
             }

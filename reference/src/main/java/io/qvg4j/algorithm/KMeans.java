@@ -94,6 +94,63 @@ public final class KMeans {
     }
 
     /**
+     * The clustering of one stage.
+     *
+     * @param ids        per head, the cluster id of every token
+     * @param centroids  per head, the {@code [Kc, D]} table (bf16 values)
+     * @param iterations iterations run, as the official loop counts them
+     */
+    public record Result(int[][] ids, float[][] centroids, int iterations) {}
+
+    /**
+     * The whole k-means of one stage, plainly, on one thread: every head's {@code [tokens, dim]} points
+     * into {@code kc} centroids starting from its tokens {@code init[bh]} (§3.1), run by {@link #iterate}
+     * with the step functions above. The implementations run the same loop over their own storage.
+     */
+    public static Result cluster(float[][] x, int tokens, int dim, int kc, int maxIters, float tolerance, int[][] init) {
+        int heads = x.length;
+        float[][][] c = {new float[heads][kc * dim], new float[heads][kc * dim]};
+        int[][][] ids = new int[2][heads][tokens];
+        float[] norms = new float[kc];
+        int[] counts = new int[kc];
+        for (int bh = 0; bh < heads; bh++) {
+            initialCentroids(x[bh], dim, init[bh], c[0][bh]);
+        }
+        Lloyd plain = new Lloyd() {
+            @Override
+            public void assign(int slot) {
+                for (int bh = 0; bh < heads; bh++) {
+                    norms(c[0][bh], kc, dim, norms);
+                    KMeans.assign(x[bh], dim, 0, tokens, c[0][bh], norms, kc, ids[slot][bh]);
+                }
+            }
+
+            @Override
+            public long changed() {
+                long n = 0;
+                for (int bh = 0; bh < heads; bh++) {
+                    for (int i = 0; i < tokens; i++) {
+                        n += ids[0][bh][i] != ids[1][bh][i] ? 1 : 0;
+                    }
+                }
+                return n;
+            }
+
+            @Override
+            public void update(int slot) {
+                for (int bh = 0; bh < heads; bh++) {
+                    KMeans.update(x[bh], tokens, dim, ids[slot][bh], c[0][bh], kc, c[1][bh], counts);
+                }
+                float[][] swap = c[0];
+                c[0] = c[1];
+                c[1] = swap;
+            }
+        };
+        Stop stop = iterate(plain, maxIters, tolerance, (long) heads * tokens);
+        return new Result(ids[stop.slot()], c[0], stop.iterations());
+    }
+
+    /**
      * One k-means over all heads of a span, on whatever holds the data (arrays on threads, device
      * buffers). Ids live in two buffers, slots 0 and 1, so that an assignment can be compared with the
      * one before it.

@@ -1,5 +1,7 @@
 package io.qvg4j.quant;
 
+import io.qvg4j.algorithm.BlockQuantizer;
+import io.qvg4j.algorithm.Dequantization;
 import io.qvg4j.codec.CpuCodec;
 import io.qvg4j.codec.ScalarKernels;
 import io.qvg4j.numeric.Bf16;
@@ -166,8 +168,8 @@ class SpecRulesTest {
         quantize(flipped, c, scale, zero);
         assertEquals(0x00, zero[0]);
         for (int code = 0; code <= 3; code++) {
-            assertEquals(Float.floatToRawIntBits(BlockQuantizer.dequantizeCode(code, 0f, 0f, c)),
-                    Float.floatToRawIntBits(BlockQuantizer.dequantizeCode(code, 0f, -0f, c)), "code " + code);
+            assertEquals(Float.floatToRawIntBits(Dequantization.residual(code, 0f, 0f, c.symmetricMax(), c.asymmetric())),
+                    Float.floatToRawIntBits(Dequantization.residual(code, 0f, -0f, c.symmetricMax(), c.asymmetric())), "code " + code);
         }
     }
 
@@ -189,7 +191,7 @@ class SpecRulesTest {
             assertEquals(v, Bf16.round(v));
         }
         float[] norms = new float[2];
-        ScalarKernels.INSTANCE.centroidNorms(c, 2, 2, norms);
+        ScalarKernels.INSTANCE.norms(c, 2, 2, norms);
         assertEquals(Math.scalb(1.5625f, 124), norms[0]);
         assertEquals(Math.scalb(1.625f, 127), norms[1]);
         float dot1 = Math.scalb(1.5f, 127);

@@ -1,7 +1,5 @@
-package io.qvg4j.kmeans;
+package io.qvg4j.algorithm;
 
-import io.qvg4j.codec.ScalarKernels;
-import io.qvg4j.codec.Workers;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -11,9 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class KMeansTest {
 
     private static KMeans.Result run(float[][] x, int dim, int kc, int maxIters, float tol, int[][] init) {
-        try (Workers w = new Workers(1)) {
-            return new KMeans(ScalarKernels.INSTANCE, w).run(x, x[0].length / dim, dim, kc, maxIters, tol, init);
-        }
+        return KMeans.cluster(x, x[0].length / dim, dim, kc, maxIters, tol, init);
     }
 
     /** Points on a line, 1-D. */

@@ -1,4 +1,4 @@
-package io.qvg4j.kernel;
+package io.qvg4j.codec;
 
 import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.numeric.Bf16;
@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The CPU pipeline: thread-count independence, stage structure and input validation. */
-class KernelCodecTest {
+class CpuCodecTest {
 
     /** Clustered bf16 data with a per-channel offset, like a KV cache. */
     static KvTensor clustered(long seed, int b, int h, int s, int d) {

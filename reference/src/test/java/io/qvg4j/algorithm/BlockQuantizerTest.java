@@ -1,4 +1,8 @@
-package io.qvg4j.quant;
+package io.qvg4j.algorithm;
+
+import io.qvg4j.quant.MemoryFootprint;
+import io.qvg4j.quant.QuantConfig;
+import io.qvg4j.quant.ScaleFormat;
 
 import io.qvg4j.numeric.Fp8E4M3;
 import org.junit.jupiter.api.Test;

@@ -1,8 +1,8 @@
 package io.qvg4j.io;
 
-import io.qvg4j.kernel.KernelCodec;
-import io.qvg4j.kernel.ScalarKernels;
-import io.qvg4j.kmeans.InitIndices;
+import io.qvg4j.codec.CpuCodec;
+import io.qvg4j.codec.ScalarKernels;
+import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.quant.ScaleFormat;
@@ -42,7 +42,7 @@ class QkvTest {
         }
         KvTensor x = new KvTensor("x(seed " + SEED + ")", 2, 3, 24, 16, bits);
         int[][][] init = InitIndices.fromSeed(SEED, cfg.stages(), x.headCount(), cfg.centroids(), x.tokens());
-        try (KernelCodec codec = new KernelCodec(ScalarKernels.INSTANCE, 1)) {
+        try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             return new Qkv.Contents(codec.encode(x, cfg, init), SEED, init);
         }
     }

@@ -5,7 +5,7 @@
 # rejects class file version 69 (Java 25), so in the Maven build it fuzzes without coverage feedback.
 # This script compiles the reference and io sources for Java 22 (class version 66, which Jazzer can
 # instrument) into a scratch directory and runs each target for SECONDS (default 120).
-# Usage: cli/fuzz-parsers.sh [SECONDS] [TARGET...]   (targets: npy npz safetensorsHeader safetensors qkv)
+# Usage: formats/fuzz-parsers.sh [SECONDS] [TARGET...]   (targets: npy npz safetensorsHeader safetensors qkv)
 # Needs the Maven dependencies downloaded (run the build once) and a JDK 25 in JAVA_HOME.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,12 +14,12 @@ targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(npy npz safetensorsHeader s
 m2="${M2_REPO:-$HOME/.m2/repository}"
 jz="$m2/com/code-intelligence"
 cp="$m2/com/fasterxml/jackson/core/jackson-core/2.20.1/jackson-core-2.20.1.jar:$jz/jazzer-api/0.24.0/jazzer-api-0.24.0.jar:$jz/jazzer-junit/0.24.0/jazzer-junit-0.24.0.jar"
-work="${FUZZ_WORK:-$root/cli/target/fuzz}"
+work="${FUZZ_WORK:-$root/formats/target/fuzz}"
 mkdir -p "$work/classes"
 "$JAVA_HOME/bin/javac" --release 22 -nowarn -d "$work/classes" -cp "$cp" \
-  $(find "$root/reference/src/main/java" -name '*.java') "$root"/cli/src/main/java/io/qvg4j/io/*.java \
-  "$root/cli/src/test/java/io/qvg4j/io/ParserFuzzTest.java" "$root/cli/src/test/java/io/qvg4j/io/ParserFuzzMain.java"
-seeds="$root/cli/src/test/resources/io/qvg4j/io/ParserFuzzTestInputs"
+  $(find "$root/reference/src/main/java" -name '*.java') "$root"/formats/src/main/java/io/qvg4j/io/*.java \
+  "$root/formats/src/test/java/io/qvg4j/io/ParserFuzzTest.java" "$root/formats/src/test/java/io/qvg4j/io/ParserFuzzMain.java"
+seeds="$root/formats/src/test/resources/io/qvg4j/io/ParserFuzzTestInputs"
 for t in "${targets[@]}"; do
   mkdir -p "$work/corpus/$t" "$work/findings/$t"
   echo "=== $t: ${seconds}s"

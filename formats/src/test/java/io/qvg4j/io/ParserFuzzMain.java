@@ -3,7 +3,7 @@ package io.qvg4j.io;
 import java.io.IOException;
 
 /**
- * Entry point for Jazzer's standalone driver ({@code cli/fuzz-parsers.sh}): the same targets as
+ * Entry point for Jazzer's standalone driver ({@code formats/fuzz-parsers.sh}): the same targets as
  * {@link ParserFuzzTest}, chosen by the system property {@code qvg4j.fuzz.target}.
  */
 public final class ParserFuzzMain {
