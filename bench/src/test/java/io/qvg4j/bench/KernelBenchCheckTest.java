@@ -29,9 +29,9 @@ class KernelBenchCheckTest {
 
     @Test
     void aKernelThatWroteNothingFailsTheIterationCheck() {
-        KernelBench b = prepared("centroidNorms");
+        KernelBench b = prepared("norms");
         IllegalStateException e = assertThrows(IllegalStateException.class, b::checkTimedOutput);
-        assertTrue(e.getMessage().startsWith("centroidNorms (simd, hy-worldplay) after an iteration: output differs"),
+        assertTrue(e.getMessage().startsWith("norms (simd, hy-worldplay) after an iteration: output differs"),
                 e.getMessage());
         b.norms();
         assertDoesNotThrow(b::checkTimedOutput);
@@ -39,10 +39,10 @@ class KernelBenchCheckTest {
 
     @Test
     void aWrongByteInAnyOutputFailsTheIterationCheck() {
-        KernelBench b = prepared("quantizeHead");
+        KernelBench b = prepared("quantize");
         b.quantize();
         assertDoesNotThrow(b::checkTimedOutput);
-        Object[] outputs = (Object[]) b.outputs("quantizeHead");
+        Object[] outputs = (Object[]) b.outputs("quantize");
         ((byte[]) outputs[1])[5] ^= 1; // a scale
         assertThrows(IllegalStateException.class, b::checkTimedOutput);
         b.quantize();

@@ -17,7 +17,7 @@ class ResultTableTest {
         assertEquals(29640.0 * 256 * 128, Workload.kernel("assign", Shape.LONGCAT, "simd").unitsPerOp());
         assertEquals(2048.0 * 256 * 128, Workload.kernel("assign", Shape.LONGCAT, "reference").unitsPerOp());
         assertEquals(7040.0 * 256 * 256, Workload.kernel("assign", Shape.HY_WORLDPLAY, "simd").unitsPerOp());
-        assertEquals(256.0 * 128, Workload.kernel("centroidNorms", Shape.LONGCAT, "simd").unitsPerOp());
+        assertEquals(256.0 * 128, Workload.kernel("norms", Shape.LONGCAT, "simd").unitsPerOp());
         // Two k-means iterations of the default config over 32 heads, or 2 heads for the scalar encode.
         assertEquals(32 * 2 * 29640.0 * 256 * 128, Workload.encode("simd").unitsPerOp());
         assertEquals(2 * 2 * 29640.0 * 256 * 128, Workload.encode("reference").unitsPerOp());
@@ -28,14 +28,14 @@ class ResultTableTest {
         double elements = 29640.0 * 128;
         // INT2 codes (1/4 byte) and one FP8 scale per 64 values out, fp32 residual in.
         assertEquals(elements * 4 + elements / 4 + elements / 64,
-                Workload.kernel("quantizeHead", Shape.LONGCAT, "simd").unitsPerOp());
+                Workload.kernel("quantize", Shape.LONGCAT, "simd").unitsPerOp());
         // Codes, scales, one id byte per token and the bf16 centroid table in; bf16 values out.
         assertEquals(elements / 4 + elements / 64 + 29640 + 256 * 128 * 2 + elements * 2,
-                Workload.kernel("dequantizeHead", Shape.LONGCAT, "simd").unitsPerOp());
+                Workload.kernel("dequantize", Shape.LONGCAT, "simd").unitsPerOp());
         assertEquals(elements * 4, Workload.kernel("nvfp4", Shape.LONGCAT, "simd").unitsPerOp());
-        assertEquals(32 * Workload.kernel("dequantizeHead", Shape.LONGCAT, "simd").unitsPerOp(),
+        assertEquals(32 * Workload.kernel("dequantize", Shape.LONGCAT, "simd").unitsPerOp(),
                 Workload.decode().unitsPerOp());
-        assertEquals(Workload.Limit.COPY, Workload.kernel("subtractCentroids", Shape.SELF_FORCING, "simd").limit());
+        assertEquals(Workload.Limit.COPY, Workload.kernel("subtract", Shape.SELF_FORCING, "simd").limit());
     }
 
     @Test

@@ -9,7 +9,7 @@ import org.jocl.cl_mem;
 
 /**
  * The kernels of qvg.cl and update.cl on device buffers, every head at once. Layouts follow
- * {@link io.qvg4j.kernel.QvgKernels}: x {@code [heads, tokens, dim]} fp32, centroids {@code [heads, kc, dim]}
+ * {@link io.qvg4j.codec.QvgKernels}: x {@code [heads, tokens, dim]} fp32, centroids {@code [heads, kc, dim]}
  * fp32, ids {@code [heads, tokens]} bytes.
  */
 final class DeviceKernels {

@@ -1,4 +1,4 @@
-// The QVG kernels (needs numeric.cl before it). Layouts are those of io.qvg4j.kernel.QvgKernels for
+// The QVG kernels (needs numeric.cl before it). Layouts are those of io.qvg4j.codec.QvgKernels for
 // every head at once: x [heads, tokens, dim], centroids [heads, kc, dim], ids [heads, tokens] as bytes.
 #pragma OPENCL FP_CONTRACT OFF
 

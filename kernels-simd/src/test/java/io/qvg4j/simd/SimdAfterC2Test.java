@@ -226,7 +226,7 @@ class SimdAfterC2Test {
             int[] ids = new int[tokens];
             Arrays.setAll(ids, n -> r.nextInt(kc));
             String shape = "D=" + dim + " S=" + tokens + " Kc=" + kc;
-            calls.add(new Call(KERNELS_TYPE, "centroidNorms", shape, k -> {
+            calls.add(new Call(KERNELS_TYPE, "norms", shape, k -> {
                 float[] out = new float[kc];
                 ((QvgKernels) k).norms(c, kc, dim, out);
                 return out;
@@ -236,13 +236,13 @@ class SimdAfterC2Test {
                 ((QvgKernels) k).assign(x, dim, 1, tokens, c, norms, kc, out);
                 return out;
             }));
-            calls.add(new Call(KERNELS_TYPE, "updateCentroids", shape, k -> {
+            calls.add(new Call(KERNELS_TYPE, "update", shape, k -> {
                 float[] out = new float[kc * dim];
                 int[] counts = new int[kc];
                 ((QvgKernels) k).update(x, tokens, dim, ids, c, kc, out, counts);
                 return new Object[] {out, counts};
             }));
-            calls.add(new Call(KERNELS_TYPE, "subtractCentroids", shape, k -> {
+            calls.add(new Call(KERNELS_TYPE, "subtract", shape, k -> {
                 float[] out = new float[tokens * dim];
                 ((QvgKernels) k).subtract(x, tokens, dim, ids, c, out);
                 return out;
@@ -258,7 +258,7 @@ class SimdAfterC2Test {
                 float[] residual = Inputs.values(r.nextLong(), tokens, dim, g, m);
                 int scaleBytes = tokens * config.blocksPerRow(dim) * config.scaleFormat().bytes();
                 String what = shape + " " + config;
-                calls.add(new Call(KERNELS_TYPE, "quantizeHead", what, k -> {
+                calls.add(new Call(KERNELS_TYPE, "quantize", what, k -> {
                     byte[] packed = new byte[tokens * config.packedBytesPerRow(dim)];
                     byte[] scales = new byte[scaleBytes];
                     byte[] zeros = asym ? new byte[scaleBytes] : null;
@@ -278,13 +278,13 @@ class SimdAfterC2Test {
                     tables[t] = Inputs.bf16(Inputs.values(r.nextLong(), kc, dim, g, 1));
                 }
                 QuantizedSpan span = new QuantizedSpan(config, 1, 1, tokens, dim, spanIds, tables, packed, scales, zeros, new int[2]);
-                calls.add(new Call(KERNELS_TYPE, "dequantizeHead", what, k -> {
+                calls.add(new Call(KERNELS_TYPE, "dequantize", what, k -> {
                     short[] out = new short[tokens * dim];
                     ((QvgKernels) k).dequantize(span, 0, out, 0);
                     return out;
                 }));
                 short[] in = Inputs.bf16(Inputs.values(r.nextLong(), tokens, dim, g, m));
-                calls.add(new Call(KERNELS_TYPE, "rtnBlockwise", what, k -> {
+                calls.add(new Call(KERNELS_TYPE, "rtn", what, k -> {
                     short[] out = new short[in.length];
                     ((QvgKernels) k).rtn(in, out, 0, in.length, g, bits);
                     return out;

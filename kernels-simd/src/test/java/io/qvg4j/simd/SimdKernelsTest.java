@@ -55,7 +55,7 @@ class SimdKernelsTest {
                     float[] n2 = new float[kc];
                     REF.norms(c, kc, dim, n1);
                     simd.norms(c, kc, dim, n2);
-                    assertBits(n1, n2, where(simd, "centroidNorms Kc=" + kc, dim));
+                    assertBits(n1, n2, where(simd, "norms Kc=" + kc, dim));
                     int from = r.nextInt(tokens);
                     int[] ids1 = new int[tokens];
                     int[] ids2 = new int[tokens];
@@ -71,13 +71,13 @@ class SimdKernelsTest {
                     int[] cnt2 = new int[kc];
                     REF.update(x, tokens, dim, ids1, c, kc, u1, cnt1);
                     simd.update(x, tokens, dim, ids1, c, kc, u2, cnt2);
-                    assertBits(u1, u2, where(simd, "updateCentroids Kc=" + kc, dim));
+                    assertBits(u1, u2, where(simd, "update Kc=" + kc, dim));
                     assertArrayEquals(cnt1, cnt2);
                     float[] s1 = new float[x.length];
                     float[] s2 = x.clone();
                     REF.subtract(x, tokens, dim, ids1, c, s1);
                     simd.subtract(s2, tokens, dim, ids1, c, s2);
-                    assertBits(s1, s2, where(simd, "subtractCentroids in place", dim));
+                    assertBits(s1, s2, where(simd, "subtract in place", dim));
                 }
             }
         }

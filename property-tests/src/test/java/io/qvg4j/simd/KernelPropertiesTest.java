@@ -71,7 +71,7 @@ class KernelPropertiesTest {
             float[] n2 = new float[c.kc];
             REF.norms(cents, c.kc, c.dim, n1);
             simd.norms(cents, c.kc, c.dim, n2);
-            assertBits(n1, n2, "centroidNorms");
+            assertBits(n1, n2, "norms");
             int[] ids1 = new int[c.tokens];
             int[] ids2 = new int[c.tokens];
             REF.assign(x, c.dim, c.from, c.tokens, cents, n1, c.kc, ids1);
@@ -86,12 +86,12 @@ class KernelPropertiesTest {
             int[] cnt2 = new int[c.kc];
             REF.update(x, c.tokens, c.dim, ids1, cents, c.kc, u1, cnt1);
             simd.update(x, c.tokens, c.dim, ids1, cents, c.kc, u2, cnt2);
-            assertBits(u1, u2, "updateCentroids");
-            assertArrayEquals(cnt1, cnt2, "updateCentroids counts");
+            assertBits(u1, u2, "update");
+            assertArrayEquals(cnt1, cnt2, "update counts");
             float[] s1 = new float[x.length];
             REF.subtract(x, c.tokens, c.dim, ids1, u1, s1);
             simd.subtract(x, c.tokens, c.dim, ids1, u1, x);
-            assertBits(s1, x, "subtractCentroids (in place)");
+            assertBits(s1, x, "subtract (in place)");
         });
     }
 

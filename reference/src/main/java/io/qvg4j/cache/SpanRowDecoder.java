@@ -7,7 +7,7 @@ import io.qvg4j.quant.QuantizedSpan;
 
 /**
  * Dequantizes single token rows of one quantized span straight from its codes, scales and centroids
- * into floats: the arithmetic of SPEC §7 as {@code ScalarKernels.dequantizeHead} does it (the residual
+ * into floats: the arithmetic of SPEC §7 as {@code Dequantization.dequantize} does it (the residual
  * {@code (code − m)·s} or {@code code·s + z} in fp32, plus the centroid of stage 1, 2, … in order, one
  * rounding to bf16), so every row has that method's bits. Only the centroid tables are widened to
  * floats, once, on first use; no row is kept. The per-block arithmetic is

@@ -14,7 +14,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** Rows read straight from the codes have the bits of {@code ScalarKernels.dequantizeHead}. */
+/** Rows read straight from the codes have the bits of {@code ScalarKernels.dequantize}. */
 class SpanRowDecoderTest {
 
     @Test
