@@ -129,7 +129,7 @@ public abstract sealed class SimdAttention implements AttentionKernels
     /**
      * One channel per lane: the code to float (exact), times the scale, plus the zero point (separate
      * IEEE operations, as the scalar expression), plus each stage's centroid in order, then bf16
-     * rounding by {@link SimdKernels#bf16Bits}, exactly as {@link Bf16#fromFloat} (ties to even; NaN canonical).
+     * rounding by {@link SimdKernels#roundedToBf16Bits}, exactly as {@link Bf16#fromFloat} (ties to even; NaN canonical).
      */
     @Override
     public final void dequantize(int[] codes, int from, int g, float scale, float zero, int m, boolean asymmetric,
@@ -149,7 +149,7 @@ public abstract sealed class SimdAttention implements AttentionKernels
             for (int t = 0; t < stages; t++) {
                 acc = acc.add(FloatVector.fromArray(species, centroids[t], base[t] + i));
             }
-            SimdKernels.bf16Bits(acc).reinterpretAsFloats().intoArray(out, outOffset + i - from);
+            SimdKernels.roundedToBf16Bits(acc).reinterpretAsFloats().intoArray(out, outOffset + i - from);
         }
         for (; i < from + g; i++) {
             float acc = asymmetric ? codes[i] * scale + zero : (codes[i] - m) * scale;

@@ -298,7 +298,7 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
             for (; d < vectorDim; d += dl) {
                 FloatVector mean = ((FloatVector) DoubleVector.fromArray(ds(), sums, base + d)
                         .convertShape(VectorOperators.D2F, halfFs(), 0)).div(count);
-                bf16Bits(mean).reinterpretAsFloats().intoArray(newCentroids, base + d);
+                roundedToBf16Bits(mean).reinterpretAsFloats().intoArray(newCentroids, base + d);
             }
             for (; d < dim; d++) {
                 newCentroids[base + d] = Bf16.round((float) sums[base + d] / count);
@@ -307,10 +307,11 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
     }
 
     /**
-     * Per lane, the float bits of the value rounded to bf16 (SPEC §2.1): the low 16 bits cleared after
-     * adding 0x7FFF plus the kept LSB (ties to even); every NaN becomes the canonical 0x7FC0.
+     * Per lane, the fp32 bit pattern of the value rounded to bf16 (SPEC §2.1), not the 16-bit pattern:
+     * the low 16 bits cleared after adding 0x7FFF plus the kept LSB (ties to even); every NaN becomes the
+     * canonical 0x7FC0.
      */
-    static IntVector bf16Bits(FloatVector v) {
+    static IntVector roundedToBf16Bits(FloatVector v) {
         IntVector bits = v.reinterpretAsInts();
         IntVector rounded = bits.add(bits.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7FFF).and(0xFFFF_0000);
         VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
@@ -327,7 +328,7 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
             int d = 0;
             for (; d < vectorDim; d += lanes()) {
                 FloatVector diff = FloatVector.fromArray(fs(), x, r + d).sub(FloatVector.fromArray(fs(), centroids, c + d));
-                bf16Bits(diff).reinterpretAsFloats().intoArray(residual, r + d);
+                roundedToBf16Bits(diff).reinterpretAsFloats().intoArray(residual, r + d);
             }
             for (; d < dim; d++) {
                 residual[r + d] = Bf16.round(x[r + d] - centroids[c + d]);
@@ -519,7 +520,7 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
                 for (int t = 0; t < stages; t++) {
                     acc = acc.add(FloatVector.fromArray(fs(), tables[t], centroidRow[t] + d));
                 }
-                ((ShortVector) bf16Bits(acc).lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.I2S, ss(), 0))
+                ((ShortVector) roundedToBf16Bits(acc).lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.I2S, ss(), 0))
                         .intoArray(bf16, d);
             }
             System.arraycopy(bf16, 0, out, outOffset + n * dim, dim);
@@ -541,9 +542,9 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
             for (int i = 0; i < groupSize; i += lanes()) {
                 VectorMask<Float> live = fs().indexInRange(i, groupSize);
                 ShortVector x = ShortVector.fromArray(ss(), in, b + i, live.cast(ss()));
-                FloatVector y = bf16Bits(widen(x).div(s)).reinterpretAsFloats();
+                FloatVector y = roundedToBf16Bits(widen(x).div(s)).reinterpretAsFloats();
                 FloatVector q = clamp(rint(y), m);
-                narrow(bf16Bits(q.mul(s))).intoArray(out, b + i, live.cast(ss()));
+                narrow(roundedToBf16Bits(q.mul(s))).intoArray(out, b + i, live.cast(ss()));
             }
         }
     }
@@ -554,7 +555,7 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
                 .reinterpretAsFloats();
     }
 
-    /** The bf16 patterns of float bits already rounded by {@link #bf16Bits}. */
+    /** The bf16 patterns of float bits already rounded by {@link #roundedToBf16Bits}. */
     private ShortVector narrow(IntVector roundedBits) {
         return (ShortVector) roundedBits.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.I2S, ss(), 0);
     }
@@ -588,8 +589,8 @@ public abstract sealed class SimdKernels implements QvgKernels permits SimdKerne
             for (int i = 0; i < groupSize; i += lanes()) {
                 VectorMask<Float> live = fs().indexInRange(i, groupSize);
                 ShortVector x = ShortVector.fromArray(ss(), in, b + i, live.cast(ss()));
-                FloatVector y = bf16Bits(widen(x).div(s)).reinterpretAsFloats();
-                narrow(bf16Bits(e2m1(y).mul(s))).intoArray(out, b + i, live.cast(ss()));
+                FloatVector y = roundedToBf16Bits(widen(x).div(s)).reinterpretAsFloats();
+                narrow(roundedToBf16Bits(e2m1(y).mul(s))).intoArray(out, b + i, live.cast(ss()));
             }
         }
     }

@@ -46,6 +46,23 @@ public record CachePolicy(String name, int spanFrames, int sinkFrames, int keepR
     }
 
     /**
+     * Whether the span of {@link #spanFrames} frames starting at frame {@code first} is due once
+     * {@code stored} frames have been appended: it is complete and {@link #keepRecentFrames} newer frames
+     * exist. Never, for a policy that does not quantize.
+     */
+    public boolean spanReady(int first, int stored) {
+        return spanFrames > 0 && stored >= first + spanFrames + keepRecentFrames;
+    }
+
+    /**
+     * The end of the frames the sliding window evicts once {@code stored} frames exist: frames
+     * [{@link #retainFrames}, end) go, the window's newest frames stay. Without a window nothing goes.
+     */
+    public int evictBefore(int stored) {
+        return windowFrames == 0 ? 0 : stored - (windowFrames - retainFrames);
+    }
+
+    /**
      * Self-Forcing ({@code causal_inference.py}): blocks of 3 frames; at block i ≥ 8 with i % 8 = 0 the
      * previous 8 blocks (24 frames) become one span. No sink, no window.
      */

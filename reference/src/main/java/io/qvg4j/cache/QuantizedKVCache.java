@@ -102,14 +102,11 @@ public final class QuantizedKVCache {
         f.keys = keys.clone();
         f.values = values.clone();
         frames.add(f);
-        while (policy.spanFrames() > 0
-                && frames.size() >= nextSpanFrame + policy.spanFrames() + policy.keepRecentFrames()) {
+        while (policy.spanReady(nextSpanFrame, frames.size())) {
             quantizeSpan(nextSpanFrame, nextSpanFrame + policy.spanFrames());
             nextSpanFrame += policy.spanFrames();
         }
-        if (policy.windowFrames() > 0) {
-            evictFrames(policy.retainFrames(), frames.size() - (policy.windowFrames() - policy.retainFrames()));
-        }
+        evictFrames(policy.retainFrames(), policy.evictBefore(frames.size()));
     }
 
     /** Appends whole frames from a K and V pair of shape {@code [1, H, S, D]}, S a multiple of the frame length. */
