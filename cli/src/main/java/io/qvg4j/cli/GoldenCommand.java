@@ -40,7 +40,7 @@ public final class GoldenCommand implements Callable<Integer> {
             description = "Corpus directory holding cases.jsonl and golden.tsv (default: ${DEFAULT-VALUE}).")
     Path dir;
 
-    @Option(names = "--write", description = "Regenerate DIR/golden.tsv from the scalar reference.")
+    @Option(names = "--write", description = "Regenerate DIR/golden.tsv from the scalar reference (--impl defaults to it).")
     boolean write;
 
     @Mixin
@@ -51,6 +51,9 @@ public final class GoldenCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (write && impl.impl.equals("auto")) {
+            impl.impl = "reference";
+        }
         if (write && !impl.impl.equals("reference")) {
             throw new InvalidInputException("--write --impl " + impl.impl + ": the golden file is written by the reference only");
         }

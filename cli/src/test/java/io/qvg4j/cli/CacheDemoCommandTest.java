@@ -14,7 +14,7 @@ class CacheDemoCommandTest {
      */
     static final String EXPECTED = """
             qvg cache-demo: policy hy-worldplay (span 8 frames, sink 0, keep-recent 0, window none), INT2 sym, G=64, T=1, Kc=256, 2 iter, tol=1.0E-4, warm start off
-            stream: 16 frames of 440 tokens (1 pass over [1,4,7040,128]), H=4, D=128; quantizer reference, 2 threads; attention reference
+            stream: 16 frames of 440 tokens (1 pass over [1,4,7040,128]), H=4, D=128; quantizer reference (scalar Java), 2 threads; attention reference
             span 0 frames [0,7]: k-means iterations K [2] V [2]; rel-L2 K 0.3426 V 0.3572
             span 1 frames [8,15]: k-means iterations K [2] V [2]; rel-L2 K 0.3443 V 0.3613
             mean over 2 spans: stage-1 iterations K 2.00 V 2.00; rel-L2 K 0.3435 V 0.3592

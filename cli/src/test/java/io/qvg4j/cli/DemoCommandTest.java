@@ -12,7 +12,7 @@ class DemoCommandTest {
      * figures are pinned exactly, so a change to any byte of the encode or decode shows here.
      */
     static final String EXPECTED = """
-            qvg demo: config INT2 sym, G=64, T=1, Kc=256, 2 iter, tol=1.0E-4; impl reference, 2 threads, seed 0
+            qvg demo: config INT2 sym, G=64, T=1, Kc=256, 2 iter, tol=1.0E-4; impl reference (scalar Java), 2 threads, seed 0
 
             city_a_k [1,4,7040,128]: bf16 6.875 MiB -> quantized 1.190 MiB, 5.78x compression
               bits/element 2.7693 = codes 2.0000 + scales 0.1250 + ids 0.0625 + centroids 0.5818

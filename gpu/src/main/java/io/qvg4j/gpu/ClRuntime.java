@@ -31,13 +31,10 @@ import static org.jocl.CL.*;
  */
 final class ClRuntime implements AutoCloseable {
     /**
-     * The only build option: IEEE division and square root (SPEC §2.3 and §3.3 rely on them). Never
-     * fast-math options; contraction is turned off by a pragma in every source instead.
-     */
-    /**
-     * Correctly rounded division where a device would approximate it, and the constants the kernels share
+     * IEEE division and square root (SPEC §2.3 and §3.3 rely on them), and the constants the kernels share
      * with the Java reference, defined from it so they are written once: the scale floor (SPEC §6.2) and
-     * the FP8 maximum (SPEC §2.2), as exact hexadecimal floats.
+     * the FP8 maximum (SPEC §2.2), as exact hexadecimal floats. Never fast-math options; contraction is
+     * turned off by a pragma in every source instead.
      */
     static final String BUILD_OPTIONS = "-cl-fp32-correctly-rounded-divide-sqrt"
             + " -DQVG_MIN_SCALE=" + Float.toHexString(io.qvg4j.algorithm.BlockQuantizer.MIN_SCALE) + "f"

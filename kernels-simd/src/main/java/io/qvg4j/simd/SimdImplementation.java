@@ -42,30 +42,37 @@ public final class SimdImplementation implements Implementation {
         return compiler == null ? null : compiler + ": the vector kernels would be slower than the reference";
     }
 
-    /** Why C2 does not compile here, or null (also when the management module is absent and nothing can be asked). */
+    /**
+     * Why C2 does not compile here, or null. The JIT flags are read from the HotSpot diagnostic bean when
+     * the JVM has {@code jdk.management} (a minimal runtime image may not: then only -Xint is seen).
+     */
     private static String c2Missing() {
         if (System.getProperty("java.vm.info", "").contains("interpreted")) {
             return "the JVM runs interpreted (-Xint)";
         }
-        if (ModuleLayer.boot().findModule("jdk.management").isEmpty()) {
-            return null;
-        }
-        try {
-            var bean = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-            if (bean == null) {
+        return ModuleLayer.boot().findModule("jdk.management").isEmpty() ? null : JitFlags.c2Missing();
+    }
+
+    /** Loaded only where {@code jdk.management} exists, so this class links on a runtime without it. */
+    private static final class JitFlags {
+        static String c2Missing() {
+            try {
+                var bean = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+                if (bean == null) {
+                    return null;
+                }
+                if (Boolean.parseBoolean(bean.getVMOption("UseJVMCICompiler").getValue())) {
+                    return "the JIT is a JVMCI compiler (-XX:+UseJVMCICompiler), not C2";
+                }
+                String level = bean.getVMOption("TieredStopAtLevel").getValue();
+                if (Boolean.parseBoolean(bean.getVMOption("TieredCompilation").getValue()) && Integer.parseInt(level) < 4) {
+                    return "C2 is off (-XX:TieredStopAtLevel=" + level + ")";
+                }
+            } catch (IllegalArgumentException | LinkageError e) {
                 return null;
             }
-            if (Boolean.parseBoolean(bean.getVMOption("UseJVMCICompiler").getValue())) {
-                return "the JIT is a JVMCI compiler (-XX:+UseJVMCICompiler), not C2";
-            }
-            if (Boolean.parseBoolean(bean.getVMOption("TieredCompilation").getValue())
-                    && Integer.parseInt(bean.getVMOption("TieredStopAtLevel").getValue()) < 4) {
-                return "C2 is off (-XX:TieredStopAtLevel=" + bean.getVMOption("TieredStopAtLevel").getValue() + ")";
-            }
-        } catch (IllegalArgumentException | LinkageError e) {
             return null;
         }
-        return null;
     }
 
     @Override

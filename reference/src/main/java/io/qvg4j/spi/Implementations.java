@@ -71,11 +71,10 @@ public final class Implementations {
         static final List<Implementation> ALL = load();
     }
 
-    private static final class Chosen {
-        static final Implementation AUTO = chooseAuto();
-    }
+    /** The choice of {@link #auto()}, made once; a forced choice that cannot run is not kept, so it fails each time. */
+    private static Implementation chosen;
 
-    /** Every implementation on the class path, the reference first, then by name. */
+    /** Every implementation on the class path, by rank (the reference, rank 0, first). */
     public static List<Implementation> all() {
         return Found.ALL;
     }
@@ -117,14 +116,24 @@ public final class Implementations {
     }
 
     /** The implementation this JVM uses unless told otherwise; chosen, and logged, once. */
-    public static Implementation auto() {
-        return Chosen.AUTO;
+    public static synchronized Implementation auto() {
+        if (chosen == null) {
+            chosen = chooseAuto();
+        }
+        return chosen;
     }
 
-    private static Implementation chooseAuto() {
+    static Implementation chooseAuto() {
         String forced = System.getProperty(PROPERTY);
         if (forced != null && !forced.equals("auto")) {
-            Implementation i = byName(forced);
+            Implementation i;
+            try {
+                i = byName(forced);
+            } catch (InvalidInputException e) {
+                // The same one line, naming the property instead of the option.
+                throw new InvalidInputException("-D" + PROPERTY + "=" + forced
+                        + e.getMessage().substring(("--impl " + forced).length()));
+            }
             LOG.log(System.Logger.Level.INFO, "qvg4j: implementation " + i.name() + " (" + i.describe()
                     + "), forced by -D" + PROPERTY);
             return i;
