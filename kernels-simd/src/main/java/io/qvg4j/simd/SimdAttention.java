@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * tails use {@link Math#fma} with the same operands.
  *
  * <p>The Vector API compiles to machine vectors only where C2 sees the species as a constant. Each width
- * is therefore its own final subclass whose {@link #species()} returns a {@code static final} species;
+ * is therefore its own final subclass whose {@link #fs()} returns a {@code static final} species, the idiom of {@link SimdWidth};
  * where one width is in use (the normal case) the call is inlined and folds to that constant.
  */
 public abstract sealed class SimdAttention implements AttentionKernels
@@ -24,10 +24,10 @@ public abstract sealed class SimdAttention implements AttentionKernels
     SimdAttention() {}
 
     /** The species every loop runs on. */
-    abstract VectorSpecies<Float> species();
+    abstract VectorSpecies<Float> fs();
 
     /** The int species of the same shape (same lane count), for the dequantization's integer steps. */
-    abstract VectorSpecies<Integer> intSpecies();
+    abstract VectorSpecies<Integer> is();
 
     /** Kernels of one width: 64, 128, 256 or 512 bits (wider than the machine's is emulated, slowly but exactly). */
     public static SimdAttention of(VectorSpecies<Float> species) {
@@ -47,12 +47,12 @@ public abstract sealed class SimdAttention implements AttentionKernels
 
     @Override
     public String name() {
-        return "simd-" + species().vectorBitSize();
+        return "simd-" + fs().vectorBitSize();
     }
 
     @Override
     public final void scores(float[] q, int qOffset, float[] kT, int ld, int n, int dim, float scale, float[] scores, int sOffset) {
-        VectorSpecies<Float> species = species();
+        VectorSpecies<Float> species = fs();
         int lanes = species.length();
         int i = 0;
         // Four independent chains hide the fma latency; each lane still sums its own key in d order.
@@ -89,7 +89,7 @@ public abstract sealed class SimdAttention implements AttentionKernels
 
     @Override
     public final void accumulate(float[] p, int pOffset, float[] v, int n, int dim, float[] acc, int accOffset) {
-        VectorSpecies<Float> species = species();
+        VectorSpecies<Float> species = fs();
         int lanes = species.length();
         int d = 0;
         for (; d <= dim - 4 * lanes; d += 4 * lanes) {
@@ -129,13 +129,13 @@ public abstract sealed class SimdAttention implements AttentionKernels
     /**
      * One channel per lane: the code to float (exact), times the scale, plus the zero point (separate
      * IEEE operations, as the scalar expression), plus each stage's centroid in order, then bf16
-     * rounding by {@link SimdKernels#roundedToBf16Bits}, exactly as {@link Bf16#fromFloat} (ties to even; NaN canonical).
+     * rounding by {@link SimdWidth.roundedToBf16Bits}, exactly as {@link Bf16#fromFloat} (ties to even; NaN canonical).
      */
     @Override
     public final void dequantize(int[] codes, int from, int g, float scale, float zero, int m, boolean asymmetric,
                                  float[][] centroids, int[] base, int stages, float[] out, int outOffset) {
-        VectorSpecies<Float> species = species();
-        VectorSpecies<Integer> ints = intSpecies();
+        VectorSpecies<Float> species = fs();
+        VectorSpecies<Integer> ints = is();
         int lanes = species.length();
         int i = from;
         for (; i <= from + g - lanes; i += lanes) {
@@ -149,7 +149,7 @@ public abstract sealed class SimdAttention implements AttentionKernels
             for (int t = 0; t < stages; t++) {
                 acc = acc.add(FloatVector.fromArray(species, centroids[t], base[t] + i));
             }
-            SimdKernels.roundedToBf16Bits(acc).reinterpretAsFloats().intoArray(out, outOffset + i - from);
+            SimdWidth.roundedToBf16Bits(acc).reinterpretAsFloats().intoArray(out, outOffset + i - from);
         }
         for (; i < from + g; i++) {
             float acc = asymmetric ? codes[i] * scale + zero : (codes[i] - m) * scale;
@@ -165,12 +165,12 @@ public abstract sealed class SimdAttention implements AttentionKernels
         private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_64;
 
         @Override
-        VectorSpecies<Float> species() {
+        VectorSpecies<Float> fs() {
             return SPECIES;
         }
 
         @Override
-        VectorSpecies<Integer> intSpecies() {
+        VectorSpecies<Integer> is() {
             return INTS;
         }
     }
@@ -180,12 +180,12 @@ public abstract sealed class SimdAttention implements AttentionKernels
         private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_128;
 
         @Override
-        VectorSpecies<Float> species() {
+        VectorSpecies<Float> fs() {
             return SPECIES;
         }
 
         @Override
-        VectorSpecies<Integer> intSpecies() {
+        VectorSpecies<Integer> is() {
             return INTS;
         }
     }
@@ -195,12 +195,12 @@ public abstract sealed class SimdAttention implements AttentionKernels
         private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_256;
 
         @Override
-        VectorSpecies<Float> species() {
+        VectorSpecies<Float> fs() {
             return SPECIES;
         }
 
         @Override
-        VectorSpecies<Integer> intSpecies() {
+        VectorSpecies<Integer> is() {
             return INTS;
         }
     }
@@ -210,12 +210,12 @@ public abstract sealed class SimdAttention implements AttentionKernels
         private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_512;
 
         @Override
-        VectorSpecies<Float> species() {
+        VectorSpecies<Float> fs() {
             return SPECIES;
         }
 
         @Override
-        VectorSpecies<Integer> intSpecies() {
+        VectorSpecies<Integer> is() {
             return INTS;
         }
     }
