@@ -20,9 +20,9 @@ final class DeviceKernels {
      * the fastest of 32, 64, 128 and 256 on the H200 (docs/gpu.md). {@code -Dqvg4j.assignGroup} overrides.
      */
     static final int ASSIGN_GROUP = Integer.getInteger("qvg4j.assignGroup", 256);
-    /** Centroids per local-memory tile of the assignment; KT in qvg.cl. */
+    /** Centroids per local-memory tile of the assignment; passed to qvg.cl as the build option KT. */
     static final int KT = 32;
-    /** Tokens per chunk of the counting sort; CHUNK in qvg.cl. */
+    /** Tokens per chunk of the counting sort; passed to qvg.cl as the build option CHUNK. */
     static final int CHUNK = 1024;
     /** Work-group size of element-wise kernels. */
     private static final long[] FLAT = {256};

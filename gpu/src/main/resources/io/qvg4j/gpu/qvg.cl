@@ -2,8 +2,8 @@
 // every head at once: x [heads, tokens, dim], centroids [heads, kc, dim], ids [heads, tokens] as bytes.
 #pragma OPENCL FP_CONTRACT OFF
 
-// Centroids per local-memory tile of the assignment; each work-item keeps KT running dot products.
-#define KT 32
+// KT (centroids per local-memory tile of the assignment; each work-item keeps KT running dot products)
+// and CHUNK (tokens per chunk of the counting sort) are build options from DeviceKernels.
 
 __kernel void widen_bf16(__global const ushort* in, __global float* out, long n) {
     long i = get_global_id(0);
@@ -116,7 +116,6 @@ __kernel void count_changed(__global const uchar* a, __global const uchar* b, lo
 // The centroid update's stable counting sort of tokens by cluster id, in three steps over chunks of
 // CHUNK tokens so that many work-items share the scan. Members of a cluster end up in ascending token
 // order: chunk by chunk, and in token order inside a chunk.
-#define CHUNK 1024
 
 // Work-item (k, chunk, bh): members of cluster k among the chunk's tokens.
 __kernel void cluster_counts(__global const uchar* ids, int tokens, int kc, __global int* chunk_counts) {
