@@ -73,8 +73,11 @@ public final class SyntheticCases {
                 1, 1, 2051, 64, cfg(4, 64, 1, 16, false, FP8, 2), 8, 0.5, 0.05, 0.02, TIE));
         c.add(blocks("batch2_heads3", "B = 2, H = 3: head order bh = b·H + h, the pooled stop test (SPEC §1, §3.4)",
                 2, 3, 48, 64, cfg(2, 32, 1, 8, false, FP8, 4), 4, 0.3, 0, 0));
-        c.add(infResidual());
-        c.add(nanResidual());
+        c.add(overflowingResidual("inf_residual", "finite input, infinite residual (SPEC §2.1, §4, §6.2)",
+                cfg(2, 16, 1, 1, false, FP8, 1)));
+        c.add(overflowingResidual("nan_residual_t2",
+                "NaN produced inside the residual, in a quantizer block; asymmetric (SPEC §2.1, §2.6, §6.3, §7)",
+                cfg(2, 16, 2, 1, true, FP8, 1)));
         c.add(scoreOverflow());
         c.add(productUnderflow());
         return c;
@@ -113,31 +116,17 @@ public final class SyntheticCases {
     }
 
     /**
-     * One centroid over three tokens at −3·10^38 and one at +3·10^38 in the first block: the centroid is
-     * −1.5·10^38 and the residual of the positive token overflows bf16 to +inf (SPEC §2.1, §4, §6.2).
+     * One centroid over six tokens at −3·10^38 and two at +3·10^38 in the first block of every head: the
+     * centroid is −1.5·10^38 and the residual of the positive tokens overflows bf16 to +inf (SPEC §2.1,
+     * §4, §6.2). With a second stage its centroid averages +inf, so those tokens' residual becomes
+     * inf − inf = NaN inside a quantizer block (§2.6).
      */
-    private static GoldenCase infResidual() {
-        String name = "inf_residual";
+    private static GoldenCase overflowingResidual(String name, String rules, QuantConfig config) {
         int s = 24, d = 64;
         short[] bits = new SyntheticData(seedOf(name)).tokens(2, s, d, 16, 1, 2, 0.5, 0, 0);
         plant(bits, 2, s, d, 16, -3.0e38f, 0, 1, 2, 3, 4, 5);
         plant(bits, 2, s, d, 16, 3.0e38f, 6, 7);
-        return make(name, "finite input, infinite residual (SPEC §2.1, §4, §6.2)",
-                new KvTensor(name, 1, 2, s, d, bits), cfg(2, 16, 1, 1, false, FP8, 1));
-    }
-
-    /**
-     * As {@link #infResidual}, with a second stage: its centroid averages +inf, so the infinite tokens'
-     * residual becomes inf − inf = NaN inside a quantizer block (SPEC §2.1, §6.2 NaN in a block, §7).
-     */
-    private static GoldenCase nanResidual() {
-        String name = "nan_residual_t2";
-        int s = 24, d = 64;
-        short[] bits = new SyntheticData(seedOf(name)).tokens(2, s, d, 16, 1, 2, 0.5, 0, 0);
-        plant(bits, 2, s, d, 16, -3.0e38f, 0, 1, 2, 3, 4, 5);
-        plant(bits, 2, s, d, 16, 3.0e38f, 6, 7);
-        return make(name, "NaN produced inside the residual, in a quantizer block; asymmetric (SPEC §2.1, §6.3, §7)",
-                new KvTensor(name, 1, 2, s, d, bits), cfg(2, 16, 2, 1, true, FP8, 1));
+        return make(name, rules, new KvTensor(name, 1, 2, s, d, bits), config);
     }
 
     /**
