@@ -86,6 +86,35 @@ public final class ConformanceRunner {
         public boolean passed() {
             return downstreamExact() && baselinesMatch() && relL2Deviation() <= REL_L2_TOLERANCE && goldenMatches();
         }
+
+        /** What failed, one entry per rule of SPEC §11 and §13 (empty when the case passed). */
+        public List<String> problems() {
+            List<String> out = new ArrayList<>();
+            downstreamMismatches.forEach(m -> out.add("downstream " + m));
+            baselineMismatches.forEach(m -> out.add("baseline " + m));
+            if (relL2Deviation() > REL_L2_TOLERANCE) {
+                out.add(String.format("rel-L2 %.6f is %.2f%% from the official %.6f", relL2, 100 * relL2Deviation(),
+                        testCase.officialRelL2()));
+            }
+            if (goldenDifferences != null) {
+                goldenDifferences.forEach(d -> out.add("golden " + d));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Every case of the corpus in {@code dir} ({@code cases.jsonl}), checked against the corpus and, where
+     * {@code dir} holds one, its golden file: what each implementation's tests run.
+     */
+    public static List<Result> runAll(QvgCodec codec, Path dir) throws IOException {
+        Path golden = dir.resolve(GoldenFile.NAME);
+        ConformanceRunner runner = new ConformanceRunner(codec, Files.isRegularFile(golden) ? GoldenFile.read(golden) : null);
+        List<Result> out = new ArrayList<>();
+        for (ConformanceCase c : ConformanceCase.readAll(dir.resolve("cases.jsonl"))) {
+            out.add(runner.run(dir, c));
+        }
+        return out;
     }
 
     /** A corpus case as a golden case: its input, configuration and the official initial indices. */
