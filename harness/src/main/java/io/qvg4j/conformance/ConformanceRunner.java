@@ -117,6 +117,21 @@ public final class ConformanceRunner {
         return out;
     }
 
+    /**
+     * What failed over a whole corpus run, {@code case: problem} per line; a case the golden file did not
+     * cover counts as a problem, so a corpus without its golden file cannot pass.
+     */
+    public static List<String> problems(List<Result> results) {
+        List<String> out = new ArrayList<>();
+        for (Result r : results) {
+            r.problems().forEach(p -> out.add(r.testCase().name() + ": " + p));
+            if (r.goldenDifferences() == null) {
+                out.add(r.testCase().name() + ": not checked against a golden file");
+            }
+        }
+        return out;
+    }
+
     /** A corpus case as a golden case: its input, configuration and the official initial indices. */
     public static GoldenCase goldenCase(Path dir, ConformanceCase c) throws IOException {
         Map<String, NpyArray> arrays = Npy.readNpz(npz(dir, c));
