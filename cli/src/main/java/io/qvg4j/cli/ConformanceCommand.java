@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
         description = {"Check an implementation against a corpus of official QVG outputs (cases.jsonl + CASE.npz).",
                 "Per case: downstream of k-means bit for bit (packed, scales, zeros, dequantized SHA-256), the fake-quant "
                         + "baselines bit for bit, and the full pipeline's own k-means from the official initial indices "
-                        + "(rel-L2 within 1 % of the official, stage-1 id agreement and iteration counts reported).",
+                        + "(rel-L2 within 1 %% of the official, stage-1 id agreement and iteration counts reported).",
                 "When DIR holds golden.tsv, every part of the own pipeline must also equal qvg4j's pinned bytes (SPEC §13)."},
         footer = {"", "Exit status: 0 when every case passes, 1 when one fails, 2 for bad input."})
 public final class ConformanceCommand implements Callable<Integer> {
