@@ -60,33 +60,33 @@ public final class OpenClCodec implements QvgCodec {
     public synchronized QuantizedSpan encode(KvTensor x, QuantConfig config, int[][][] initIndices) {
         Validation.input(x, config);
         InitIndices.validate(initIndices, config.stages(), x.headCount(), config.centroids(), x.tokens());
-        return run(x, config, Mode.CLUSTER, initIndices, null, null, null);
+        return run(x, config, initIndices, null, null, null);
     }
 
     @Override
     public synchronized QuantizedSpan encodeFromCentroids(KvTensor x, QuantConfig config, float[][][] initialCentroids) {
         Validation.input(x, config);
         Validation.initialCentroids(initialCentroids, config, x);
-        return run(x, config, Mode.CLUSTER, null, initialCentroids, null, null);
+        return run(x, config, null, initialCentroids, null, null);
     }
 
     @Override
     public synchronized QuantizedSpan encodeWithClustering(KvTensor x, QuantConfig config, byte[][] clusterIds,
                                                            short[][] centroids) {
         Validation.clustering(x, config, clusterIds, centroids);
-        return run(x, config, Mode.GIVEN, null, null, clusterIds, centroids);
+        return run(x, config, null, null, clusterIds, centroids);
     }
 
-    private enum Mode { CLUSTER, GIVEN }
-
-    private QuantizedSpan run(KvTensor x, QuantConfig config, Mode mode, int[][][] initIndices, float[][][] initialCentroids,
+    /** One encode: k-means from initial indices or tables, or (given ids, only downstream) the given clustering. */
+    private QuantizedSpan run(KvTensor x, QuantConfig config, int[][][] initIndices, float[][][] initialCentroids,
                               byte[][] givenIds, short[][] givenCentroids) {
-        if (mode == Mode.CLUSTER) {
+        boolean clustering = givenIds == null;
+        if (clustering) {
             cl.requireFp64("--impl opencl encode");
         }
         cl.takeProfile();
         try (Stages s = new Stages(x, config, initIndices, initialCentroids, givenIds, givenCentroids)) {
-            return mode == Mode.CLUSTER
+            return clustering
                     ? ProgressiveResidualQuantization.encode(s, config, (long) x.headCount() * x.tokens())
                     : ProgressiveResidualQuantization.encodeGiven(s, config);
         } finally {

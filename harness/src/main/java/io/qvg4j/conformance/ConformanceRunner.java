@@ -136,7 +136,11 @@ public final class ConformanceRunner {
     public static GoldenCase goldenCase(Path dir, ConformanceCase c) throws IOException {
         Map<String, NpyArray> arrays = Npy.readNpz(npz(dir, c));
         KvTensor x = input(dir, c, arrays);
-        return new GoldenCase(goldenName(c), "official corpus case", x, c.config(), initIndices(arrays, c, x));
+        return asGolden(c, x, initIndices(arrays, c, x));
+    }
+
+    private static GoldenCase asGolden(ConformanceCase c, KvTensor x, int[][][] init) {
+        return new GoldenCase(goldenName(c), "official corpus case", x, c.config(), init);
     }
 
     private static Path npz(Path dir, ConformanceCase c) {
@@ -215,8 +219,7 @@ public final class ConformanceRunner {
         }
 
         // 4. qvg4j's own bytes: every part of the own pipeline equals the golden file (SPEC §13).
-        GoldenCase asGolden = new GoldenCase(goldenName(c), "official corpus case", x, config, init);
-        Map<String, String> parts = Digests.of(codec, asGolden, own);
+        Map<String, String> parts = Digests.of(codec, asGolden(c, x, init), own);
         List<String> goldenDifferences = null;
         if (golden != null) {
             Map<String, String> want = golden.get(goldenName(c));

@@ -41,7 +41,7 @@ public final class CpuCodec implements QvgCodec {
         Validation.input(x, config);
         InitIndices.validate(initIndices, config.stages(), x.headCount(), config.centroids(), x.tokens());
         Stages s = new Stages(x, config, (t, bh, residual, centroids) ->
-                KMeans.initialCentroids(residual, x.dim(), initIndices[t][bh], centroids));
+                KMeans.initialCentroids(residual, x.dim(), initIndices[t][bh], centroids), null, null);
         return ProgressiveResidualQuantization.encode(s, config, (long) x.headCount() * x.tokens());
     }
 
@@ -50,17 +50,14 @@ public final class CpuCodec implements QvgCodec {
         Validation.input(x, config);
         Validation.initialCentroids(initialCentroids, config, x);
         Stages s = new Stages(x, config, (t, bh, residual, centroids) ->
-                System.arraycopy(initialCentroids[t][bh], 0, centroids, 0, centroids.length));
+                System.arraycopy(initialCentroids[t][bh], 0, centroids, 0, centroids.length), null, null);
         return ProgressiveResidualQuantization.encode(s, config, (long) x.headCount() * x.tokens());
     }
 
     @Override
     public QuantizedSpan encodeWithClustering(KvTensor x, QuantConfig config, byte[][] clusterIds, short[][] centroids) {
         Validation.clustering(x, config, clusterIds, centroids);
-        Stages s = new Stages(x, config, null);
-        s.given = clusterIds;
-        s.givenCentroids = centroids;
-        return ProgressiveResidualQuantization.encodeGiven(s, config);
+        return ProgressiveResidualQuantization.encodeGiven(new Stages(x, config, null, clusterIds, centroids), config);
     }
 
     /** Where stage t's centroids of head bh start (§3.1), given that head's current residual. */
@@ -85,13 +82,16 @@ public final class CpuCodec implements QvgCodec {
         float[][] next;
         final float[][] norms;
         final int[][] counts;
-        byte[][] given;
-        short[][] givenCentroids;
+        /** The given clustering of {@link #encodeWithClustering}, or null when k-means runs. */
+        final byte[][] given;
+        final short[][] givenCentroids;
 
-        Stages(KvTensor x, QuantConfig config, Start start) {
+        Stages(KvTensor x, QuantConfig config, Start start, byte[][] given, short[][] givenCentroids) {
             this.x = x;
             this.config = config;
             this.start = start;
+            this.given = given;
+            this.givenCentroids = givenCentroids;
             heads = x.headCount();
             tokens = x.tokens();
             dim = x.dim();
