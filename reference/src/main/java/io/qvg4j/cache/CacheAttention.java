@@ -48,6 +48,14 @@ public final class CacheAttention {
      * every token of the source; returns {@code [H, Q, D]}.
      */
     public float[] attend(TokenSource source, float[] queries, int queryCount) {
+        return attend(source, queries, queryCount, null);
+    }
+
+    /**
+     * As {@link #attend(TokenSource, float[], int)}, with each tile's scores passed through
+     * {@code correction} between steps 2 and 3 (SPEC §12.1); {@code null} leaves the scores as they are.
+     */
+    public float[] attend(TokenSource source, float[] queries, int queryCount, ScoreCorrection correction) {
         int heads = source.heads();
         int dim = source.dim();
         int tokens = source.tokens();
@@ -70,6 +78,9 @@ public final class CacheAttention {
                 source.keys(h, from, n, tile, TILE);
                 for (int q = 0; q < queryCount; q++) {
                     kernels.scores(queries, qBase + q * dim, tile, TILE, n, dim, scale, p, q * tokens + from);
+                    if (correction != null) {
+                        correction.correct(h, queries, qBase + q * dim, from, n, p, q * tokens + from);
+                    }
                 }
             }
             for (int q = 0; q < queryCount; q++) {
