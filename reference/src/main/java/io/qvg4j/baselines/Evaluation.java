@@ -12,7 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Every method on the same K and V (SPEC §14.5): storage, rel-L2 of K and V, and what attention sees. The
+ * Every method on the same K and V (SPEC §14.4): storage, rel-L2 of K and V, and what attention sees. The
  * attention is that of a streaming cache: the newest {@code window} tokens of each head are the current,
  * unquantized chunk; the older ones are read as the method dequantized them; the queries are the K rows of
  * the newest {@code queries} tokens (the sample holds no Q). Measured against attention over the bf16
