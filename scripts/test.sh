@@ -34,3 +34,7 @@ mvn -B -pl kernels-simd,property-tests -am verify -Dsurefire.extraArgs=-XX:MaxVe
 echo "== 3/3: without --add-modules jdk.incubator.vector (the scalar fallback)"
 mvn -B -pl kernels-simd,property-tests -am verify -Dtest.vector.flag= -Dqvg4j.require=reference \
   -Dtest='io.qvg4j.simd.**' -Dsurefire.failIfNoSpecifiedTests=false
+
+# The quality report in a real browser: every figure must load, no script error (qvg report, Chromium headless).
+echo "== report: qvg report rendered by headless Chromium"
+"$root/scripts/report-check.sh" "$root/target/report"
