@@ -11,7 +11,7 @@ import java.io.PrintWriter;
 @Command(name = "qvg", mixinStandardHelpOptions = true, version = "qvg4j 0.1.0",
         description = "Quant VideoGen KV-cache quantizer: bit-exact reference, SIMD and OpenCL implementations.",
         subcommands = {QuantizeCommand.class, DequantizeCommand.class, InspectCommand.class, VerifyCommand.class,
-                DemoCommand.class, ReportCommand.class, ConformanceCommand.class, GoldenCommand.class, CacheDemoCommand.class, DevicesCommand.class, BenchCommand.class,
+                DemoCommand.class, ReportCommand.class, ExplainCommand.class, ConformanceCommand.class, GoldenCommand.class, CacheDemoCommand.class, DevicesCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Qvg implements Runnable {
 

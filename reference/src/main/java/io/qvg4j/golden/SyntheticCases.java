@@ -87,7 +87,8 @@ public final class SyntheticCases {
         return new QuantConfig(bits, g, stages, kc, asym, f, iters, 1e-4f);
     }
 
-    private static long seedOf(String name) {
+    /** The seed of a synthetic case's initial indices (SPEC §3.1), from its name without the {@code synthetic/} prefix. */
+    public static long seedOf(String name) {
         return name.hashCode() * 0x9E3779B97F4A7C15L;
     }
 
