@@ -261,4 +261,23 @@ class BaselinesTest {
         assertEquals(16.0, row.bitsPerElement());
         assertTrue(row.exactQuantizedMass() > 0 && row.exactQuantizedMass() < 1);
     }
+
+    @Test
+    void spanStepsAreTheStoredScalesAndTheBf16TailHasNone() {
+        KvTensor k = CodecData.clustered(11, 2, 64, 32);
+        QuantConfig config = QuantConfig.DEFAULT.withGroupSize(16).withCentroids(4);
+        try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
+            QuantizedSpan span = codec.encode(k, config, InitIndices.fromSeed(1, 1, 2, 4, 64));
+            // Query (1, 0, …, 0): block 0's norm is 1, block 1's 0, so the term is s_0² / (24·32) for a
+            // quantized key and 0 for the 16 bf16 tokens after the span.
+            float[] q = new float[32];
+            q[0] = 1f;
+            float[] scores = new float[80];
+            JensenCorrection.ofSpan(span, 80).correct(1, q, 0, 0, 80, scores, 0);
+            for (int t = 0; t < 80; t++) {
+                float s0 = t < 64 ? span.scale((64 + t) * 2) : 0f;
+                assertEquals(0f - Math.fma(1f, s0 * s0, 0f) * (float) (1.0 / (24.0 * 32)), scores[t], "token " + t);
+            }
+        }
+    }
 }
