@@ -168,7 +168,7 @@ public final class HtmlPage {
                 for (float f : m.before()) {
                     max = Math.max(max, f);
                 }
-                String rows = "token / " + m.binTokens();
+                String rows = "token bin (" + m.binTokens() + " tokens)";
                 p.img(Charts.heatMap(tensor + " head " + m.head() + ": X", m.bins(), m.dim(), m.before(), max, rows),
                         label + " " + tensor + " head " + m.head() + " before");
                 p.img(Charts.heatMap(tensor + " head " + m.head() + ": R1 = X - C[id]", m.bins(), m.dim(), m.after(), max, rows),
