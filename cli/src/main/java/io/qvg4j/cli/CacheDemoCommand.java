@@ -68,6 +68,9 @@ public final class CacheDemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Base seed of the k-means initial indices (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--jensen-correction", description = "Also attend with the Jensen-bias correction of the scores (SPEC §12.1).")
+    boolean jensen;
+
     @Spec
     CommandSpec spec;
 
@@ -150,6 +153,14 @@ public final class CacheDemoCommand implements Callable<Integer> {
             out.printf("%nattention (%d queries/head = K of the newest %d tokens, over %d keys/head):%n", q, q, keys);
             out.printf("  vs full-precision bf16 attention: rel-L2 %.4f, max abs error %.4g (bound %.4g; worst error/bound %.3f)%n",
                     Math.sqrt(num / den), maxErr, maxBound, ratio);
+            if (jensen) {
+                float[] corrected = attn.attend(view, qs, q, cache.jensenCorrection());
+                double cn = 0;
+                for (int i = 0; i < full.length; i++) {
+                    cn += ((double) corrected[i] - full[i]) * ((double) corrected[i] - full[i]);
+                }
+                out.printf("  with the Jensen correction (SPEC §12.1): rel-L2 %.4f%n", Math.sqrt(cn / den));
+            }
             out.printf("%nspeed: ingest %.0f tokens/s (%d tokens, quantization included, %.3f s)%n",
                     (double) frames * frameTokens / (ingest / 1e9), (long) frames * frameTokens, ingest / 1e9);
             out.printf("  attention over this cache %.3f s = %.0f cached tokens/s (x %d queries x %d heads); "

@@ -297,6 +297,33 @@ public final class QuantizedKVCache {
         return new KvTensor(values ? "cache V" : "cache K", 1, heads, tokens, dim, bits);
     }
 
+    /**
+     * The Jensen-bias correction (SPEC §12.1) for attention over {@link #view()} as it is now: a quantized key's
+     * steps are its span's stored block scales, a bf16 token (sink, recent frames) has none.
+     */
+    public JensenCorrection jensenCorrection() {
+        List<Frame> live = liveFrames();
+        int g = policy.spanFrames() > 0 ? policy.config().groupSize() : dim;
+        int blocks = dim / g;
+        int tokens = live.size() * frameTokens;
+        float[] steps = new float[heads * tokens * blocks];
+        for (int i = 0; i < live.size(); i++) {
+            Frame f = live.get(i);
+            if (f.span == null) {
+                continue;
+            }
+            QuantizedSpan s = f.span.keys();
+            for (int h = 0; h < heads; h++) {
+                for (int r = 0; r < frameTokens; r++) {
+                    for (int j = 0; j < blocks; j++) {
+                        steps[(h * tokens + i * frameTokens + r) * blocks + j] = s.scale((h * s.tokens() + f.spanRow + r) * blocks + j);
+                    }
+                }
+            }
+        }
+        return new JensenCorrection(heads, tokens, dim, g, steps);
+    }
+
     private final class View implements TokenSource {
         private final Frame[] live;
         /** Per span tensor: its row decoder (direct read) or its whole decoded bf16 array (decode first). */
