@@ -34,17 +34,16 @@ final class ClRuntime implements AutoCloseable {
      * IEEE division and square root (SPEC §2.3 and §3.3 rely on them), and the constants the kernels share
      * with the Java reference, defined from it so they are written once: the scale floor (SPEC §6.2) and
      * the FP8 maximum (SPEC §2.2), as exact hexadecimal floats; and the tile sizes the Java launch code
-     * relies on ({@code KT}, {@code CHUNK}). Never fast-math options; contraction is
+     * relies on ({@code AL}, {@code ABK}, {@code CHUNK}, {@code UM}). Never fast-math options; contraction is
      * turned off by a pragma in every source instead.
      */
     static final String BUILD_OPTIONS = "-cl-fp32-correctly-rounded-divide-sqrt"
             + " -DQVG_MIN_SCALE=" + Float.toHexString(io.qvg4j.algorithm.BlockQuantizer.MIN_SCALE) + "f"
             + " -DQVG_FP8_MAX=" + Float.toHexString(io.qvg4j.numeric.Fp8E4M3.MAX) + "f"
-            + " -DKT=" + DeviceKernels.KT + " -DCHUNK=" + DeviceKernels.CHUNK;
+            + " -DAL=" + DeviceKernels.ASSIGN_SIDE + " -DABK=" + DeviceKernels.ASSIGN_SLICE
+            + " -DCHUNK=" + DeviceKernels.CHUNK + " -DUM=" + DeviceKernels.UPDATE_MEMBERS;
 
     final OpenCl.DeviceInfo info;
-    /** The device's largest work-group. */
-    final long maxWorkGroup;
     private final cl_context context;
     private final cl_command_queue queue;
     private final cl_program program;
@@ -56,9 +55,6 @@ final class ClRuntime implements AutoCloseable {
     ClRuntime(int deviceIndex) {
         OpenCl.Handle handle = OpenCl.handle(deviceIndex);
         this.info = handle.info();
-        long[] maxGroup = new long[1];
-        clGetDeviceInfo(handle.device(), CL_DEVICE_MAX_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(maxGroup), null);
-        this.maxWorkGroup = maxGroup[0];
         try {
             context = clCreateContext(null, 1, new org.jocl.cl_device_id[]{handle.device()}, null, null, null);
             cl_queue_properties properties = new cl_queue_properties();
