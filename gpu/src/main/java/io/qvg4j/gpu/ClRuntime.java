@@ -60,7 +60,8 @@ final class ClRuntime implements AutoCloseable {
             cl_queue_properties properties = new cl_queue_properties();
             properties.addProperty(CL_QUEUE_PROPERTIES, CL_QUEUE_PROFILING_ENABLE);
             queue = clCreateCommandQueueWithProperties(context, handle.device(), properties, null);
-            List<String> sources = new ArrayList<>(List.of(resource("numeric.cl"), resource("qvg.cl")));
+            List<String> sources = new ArrayList<>(List.of(resource("numeric.cl"), resource("qvg.cl"),
+                    resource("roofline.cl")));
             if (info.fp64()) {
                 sources.add(resource("update.cl"));
             }
@@ -196,17 +197,19 @@ final class ClRuntime implements AutoCloseable {
     Profile takeProfile() {
         clFinish(queue);
         Map<String, Long> perKernel = new TreeMap<>();
+        Map<String, Integer> launches = new TreeMap<>();
         long kernelTotal = 0;
         for (int i = 0; i < kernelEvents.size(); i++) {
             long t = nanos(kernelEvents.get(i));
             perKernel.merge(kernelNames.get(i), t, Long::sum);
+            launches.merge(kernelNames.get(i), 1, Integer::sum);
             kernelTotal += t;
         }
         long transferTotal = 0;
         for (cl_event e : transferEvents) {
             transferTotal += nanos(e);
         }
-        Profile p = new Profile(kernelTotal, transferTotal, kernelEvents.size(), transferEvents.size(), perKernel);
+        Profile p = new Profile(kernelTotal, transferTotal, kernelEvents.size(), transferEvents.size(), perKernel, launches);
         kernelEvents.clear();
         kernelNames.clear();
         transferEvents.clear();

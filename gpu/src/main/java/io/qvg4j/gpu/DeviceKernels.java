@@ -31,6 +31,20 @@ final class DeviceKernels {
     static final int QUANTIZE_ELEMENTS = 2048;
     /** Work-group size of element-wise kernels. */
     private static final long[] FLAT = {256};
+    /**
+     * Work-group size of the (channel group, token, head) kernels: 16 channel groups (a D = 128 row of
+     * the dequantizer) by 16 tokens. Fixed, not derived from D, because PoCL compiles a kernel once
+     * per local size.
+     */
+    private static final long[] ROWS = {16, 16, 1};
+    /**
+     * Work-group sizes of the small kernels (norms, initial rows, counting sort): 64 along the first
+     * dimension, whose kernels ignore the rounded-up rest; fixed for the same reason.
+     */
+    private static final long[] LINE = {64};
+    private static final long[] LINE2 = {64, 1};
+    private static final long[] LINE3 = {64, 1, 1};
+    private static final long[] ONE = {1};
 
     private final ClRuntime cl;
 
@@ -51,11 +65,11 @@ final class DeviceKernels {
     }
 
     void gather(cl_mem x, int heads, int tokens, int dim, int kc, cl_mem init, cl_mem c) {
-        cl.launch("gather_rows", size(dim, kc, heads), null, x, tokens, dim, kc, init, c);
+        cl.launch("gather_rows", size(dim, kc, heads), LINE3, x, tokens, dim, kc, init, c);
     }
 
     void norms(cl_mem c, int count, int dim, cl_mem norms) {
-        cl.launch("norms", size(count), null, c, dim, count, norms);
+        cl.launch("norms", size(count), LINE, c, dim, count, norms);
     }
 
     void assign(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem norms, int kc, cl_mem ids) {
@@ -107,20 +121,19 @@ final class DeviceKernels {
                 UpdateScratch scratch) {
         cl.requireFp64("k-means");
         int chunks = scratch.chunks;
-        cl.launch("cluster_counts", size(kc, chunks, heads), null, ids, tokens, kc, scratch.chunkCounts);
-        cl.launch("cluster_totals", size(kc, heads), null, scratch.chunkCounts, kc, chunks, scratch.counts);
-        cl.launch("cluster_offsets", size(heads), null, scratch.counts, kc, scratch.offsets);
-        cl.launch("chunk_offsets", size(kc, heads), null, scratch.chunkCounts, kc, chunks, scratch.offsets,
+        cl.launch("cluster_counts", size(kc, chunks, heads), LINE3, ids, tokens, kc, scratch.chunkCounts);
+        cl.launch("cluster_totals", size(kc, heads), LINE2, scratch.chunkCounts, kc, chunks, scratch.counts);
+        cl.launch("cluster_offsets", size(heads), ONE, scratch.counts, kc, scratch.offsets);
+        cl.launch("chunk_offsets", size(kc, heads), LINE2, scratch.chunkCounts, kc, chunks, scratch.offsets,
                 scratch.chunkOffsets);
-        cl.launch("cluster_members", size(kc, chunks, heads), null, ids, tokens, kc, scratch.chunkOffsets, scratch.members);
+        cl.launch("cluster_members", size(kc, chunks, heads), LINE3, ids, tokens, kc, scratch.chunkOffsets, scratch.members);
         cl.launch("update", size(dim, kc, heads), size(UPDATE_GROUP, 1, 1), x, tokens, dim, kc, scratch.members,
                 scratch.offsets, scratch.counts, c, next, new ClRuntime.Local((long) UPDATE_MEMBERS * Sizeof.cl_int));
     }
 
     /** Smoothing (SPEC §4): {@code r = bf16(x − c[ids])}; r may be x. */
     void subtract(cl_mem x, int heads, int tokens, int dim, int kc, cl_mem ids, cl_mem c, cl_mem r) {
-        long[] local = rowsLocal((dim + 3) / 4);
-        cl.launch("subtract", size((dim + 3) / 4, tokens, heads), local, x, tokens, dim, kc, ids, c, r);
+        cl.launch("subtract", size((dim + 3) / 4, tokens, heads), ROWS, x, tokens, dim, kc, ids, c, r);
     }
 
     /**
@@ -148,19 +161,45 @@ final class DeviceKernels {
     /** Dequantization (SPEC §7) of every row; ids and centroids hold all stages one after another. */
     void dequantize(cl_mem packed, cl_mem scales, cl_mem zeros, cl_mem ids, cl_mem centroids, int heads,
                     int tokens, int dim, QuantConfig config, cl_mem out) {
-        long[] local = rowsLocal((dim + 7) / 8);
-        cl.launch("dequantize", size((dim + 7) / 8, tokens, heads), local, packed, scales, zeros, ids, centroids,
+        cl.launch("dequantize", size((dim + 7) / 8, tokens, heads), ROWS, packed, scales, zeros, ids, centroids,
                 heads, tokens, dim, config.groupSize(), config.bits(), config.asymmetric() ? 1 : 0, bf16Scales(config),
                 config.centroids(), config.stages(), out);
     }
 
+    /** The device's measured limits: fp32 fused multiply-adds per second and copy bytes (read + written) per second. */
+    record Roofline(double fmaPerSecond, double copyBytesPerSecond) {}
+
     /**
-     * Local size of a (channel group, token, head) kernel: all of a row's channel groups (up to 256)
-     * and as many tokens as make about 256 work-items.
+     * Measures the fp32 FMA rate and the copy bandwidth with the kernels of roofline.cl: one warm-up
+     * launch each, then the median of five. Sizes follow the device (4096 work-items per compute unit;
+     * a copy of min(256 MiB, global memory / 16)).
      */
-    private static long[] rowsLocal(int perRow) {
-        int w = Math.min(perRow, 256);
-        return size(w, Math.max(1, 256 / w), 1);
+    Roofline roofline() {
+        int iterations = 4096;
+        long items = (long) cl.info.computeUnits() * 4096;
+        cl_mem out = cl.buffer(items * Sizeof.cl_float);
+        double fma = median(5, () -> cl.launch("fma_peak", size(items), FLAT, out, iterations, 0.999f, 0.001f));
+        ClRuntime.release(out);
+        long bytes = Math.min(256L << 20, cl.info.globalMemory() / 16) / 16 * 16;
+        cl_mem a = cl.buffer(bytes);
+        cl_mem b = cl.buffer(bytes);
+        long vectors = bytes / 16;
+        double copy = median(5, () -> cl.launch("copy_bandwidth", size(vectors), FLAT, a, b, vectors));
+        ClRuntime.release(a, b);
+        return new Roofline(items * 16.0 * iterations / fma, 2.0 * bytes / copy);
+    }
+
+    /** Median kernel seconds of {@code reps} launches after one warm-up. */
+    private double median(int reps, Runnable launch) {
+        launch.run();
+        cl.takeProfile();
+        double[] t = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            launch.run();
+            t[i] = cl.takeProfile().kernelNanos() / 1e9;
+        }
+        java.util.Arrays.sort(t);
+        return t[reps / 2];
     }
 
     private static int bf16Scales(QuantConfig config) {

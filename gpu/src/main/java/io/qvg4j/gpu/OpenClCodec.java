@@ -51,6 +51,11 @@ public final class OpenClCodec implements QvgCodec {
         return cl.info;
     }
 
+    /** The device's fp32 FMA rate and copy bandwidth, measured by its own kernels (GpuBenchmark). */
+    synchronized DeviceKernels.Roofline roofline() {
+        return k.roofline();
+    }
+
     /** Device time of the last encode, encodeWithClustering or decode: kernels and transfers apart. */
     public synchronized Profile lastProfile() {
         return lastProfile;
