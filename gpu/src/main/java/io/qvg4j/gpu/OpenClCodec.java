@@ -256,7 +256,7 @@ public final class OpenClCodec implements QvgCodec {
         try {
             k.quantize(residual, x.tokens(), rows, dim, config, lastIds, config.centroids(), lastCentroids, packedBuf,
                     scaleBuf, zeroBuf);
-            cl.read(packedBuf, 0, Pointer.to(packed), packed.length);
+            cl.read(packedBuf, packed);
             cl.read(scaleBuf, 0, Pointer.to(scales), scaleBytes);
             if (zeros != null) {
                 cl.read(zeroBuf, 0, Pointer.to(zeros), scaleBytes);
@@ -290,7 +290,7 @@ public final class OpenClCodec implements QvgCodec {
                         (long) cells * Sizeof.cl_short);
             }
             k.dequantize(packed, scales, zeros, ids, centroids, span.headCount(), span.tokens(), span.dim(), config, out);
-            cl.read(out, 0, Pointer.to(result), n * Sizeof.cl_short);
+            cl.read(out, result);
         } finally {
             ClRuntime.release(packed, scales, zeros, ids, centroids, out);
             lastProfile = cl.takeProfile();
