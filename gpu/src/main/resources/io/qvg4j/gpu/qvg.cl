@@ -52,9 +52,6 @@ __kernel void norms(__global const float* c, int dim, int count, __global float*
 #define BM (8 * AL)
 #define BN (8 * AL)
 #define XS (BM + 4)  // row stride of the staged slices: + 4 spreads the transposing stores over banks
-#if 2 * AL * BM > 2 * ABK * XS
-#error "the assignment's per-column bests must fit in its slice memory"
-#endif
 
 // One channel of the assignment's micro-tile: 8 tokens x 8 centroids, one fma() each.
 inline void assign_step(__local const float* xr, __local const float* cr, int tx, int ty, float acc[8][8]) {
@@ -75,12 +72,12 @@ __kernel __attribute__((reqd_work_group_size(AL * AL, 1, 1)))
 void assign(__global const float* x, int tokens, int dim,
             __global const float* c, __global const float* norms, int kc,
             __global uchar* ids) {
-    // The two staged slices; after the last tile the same memory holds the per-column bests.
-    __local float tiles[2 * ABK * XS];
-    __local float* xs = tiles;
-    __local float* cs = tiles + ABK * XS;
-    __local float* best_s = tiles;
-    __local int* best_i = (__local int*) (tiles + AL * BM);
+    __local float xs[ABK * XS];
+    __local float cs[ABK * XS];
+    // Each work-item's best score and id for its 8 tokens (in local memory to spare registers; only
+    // the owner touches them until the merge).
+    __local float best_s[AL * BM];
+    __local int best_i[AL * BM];
     int lid = get_local_id(0);
     int tx = lid % AL;  // centroid column
     int ty = lid / AL;  // token row
@@ -94,12 +91,11 @@ void assign(__global const float* x, int tokens, int dim,
     #define STEP (AL * AL / ABK)
     int lrow = lid / ABK;
     int lcol = lid % ABK;
-    float best[8];
-    int best_k[8];
     #pragma unroll
     for (int i = 0; i < 8; i++) {
-        best[i] = INFINITY;
-        best_k[i] = 0;
+        int t = i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4;
+        best_s[tx * BM + t] = INFINITY;
+        best_i[tx * BM + t] = 0;
     }
     for (int k0 = 0; k0 < kc; k0 += BN) {
         float acc[8][8];
@@ -153,20 +149,14 @@ void assign(__global const float* x, int tokens, int dim,
             float nk = k < kc ? nh[k] : 0.0f;
             #pragma unroll
             for (int i = 0; i < 8; i++) {
+                int t = tx * BM + (i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4);
                 float score = nk - 2.0f * acc[i][j];
-                if (k < kc && score < best[i]) {
-                    best[i] = score;
-                    best_k[i] = k;
+                if (k < kc && score < best_s[t]) {
+                    best_s[t] = score;
+                    best_i[t] = k;
                 }
             }
         }
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    #pragma unroll
-    for (int i = 0; i < 8; i++) {
-        int t = i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4;
-        best_s[tx * BM + t] = best[i];
-        best_i[tx * BM + t] = best_k[i];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int t = lid; t < BM; t += AL * AL) {
