@@ -192,18 +192,35 @@ __kernel void count_changed(__global const uchar* a, __global const uchar* b, lo
 // CHUNK tokens so that many work-items share the scan. Members of a cluster end up in ascending token
 // order: chunk by chunk, and in token order inside a chunk.
 
+// The chunk's ids, copied by the whole work-group into local memory (4-byte aligned there, so that
+// the scans below read 4 ids at a time); returns how many there are.
+inline int stage_chunk(__global const uchar* h, int tokens, int chunk, __local uchar* local_ids) {
+    int start = chunk * CHUNK;
+    int len = min(tokens - start, CHUNK);
+    for (int i = get_local_id(0); i < len; i += get_local_size(0)) {
+        local_ids[i] = h[start + i];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return len;
+}
+
 // Work-item (k, chunk, bh): members of cluster k among the chunk's tokens.
 __kernel void cluster_counts(__global const uchar* ids, int tokens, int kc, __global int* chunk_counts) {
+    __local uchar local_ids[CHUNK] __attribute__((aligned(4)));
     int k = get_global_id(0);
     int chunk = get_global_id(1);
     int bh = get_global_id(2);
     int chunks = get_global_size(1);
+    int len = stage_chunk(ids + (long) bh * tokens, tokens, chunk, local_ids);
     if (k >= kc) return;
-    __global const uchar* h = ids + (long) bh * tokens;
-    int end = min(tokens, (chunk + 1) * CHUNK);
     int count = 0;
-    for (int n = chunk * CHUNK; n < end; n++) {
-        count += h[n] == k ? 1 : 0;
+    int n = 0;
+    for (; n + 4 <= len; n += 4) {
+        uchar4 v = vload4(0, local_ids + n);
+        count += (v.x == k ? 1 : 0) + (v.y == k ? 1 : 0) + (v.z == k ? 1 : 0) + (v.w == k ? 1 : 0);
+    }
+    for (; n < len; n++) {
+        count += local_ids[n] == k ? 1 : 0;
     }
     chunk_counts[((long) bh * kc + k) * chunks + chunk] = count;
 }
@@ -248,17 +265,26 @@ __kernel void chunk_offsets(__global const int* chunk_counts, int kc, int chunks
 // Work-item (k, chunk, bh): writes the chunk's members of cluster k, in token order, to their place.
 __kernel void cluster_members(__global const uchar* ids, int tokens, int kc,
                               __global const int* chunk_offsets, __global int* members) {
+    __local uchar local_ids[CHUNK] __attribute__((aligned(4)));
     int k = get_global_id(0);
     int chunk = get_global_id(1);
     int bh = get_global_id(2);
     int chunks = get_global_size(1);
+    int len = stage_chunk(ids + (long) bh * tokens, tokens, chunk, local_ids);
     if (k >= kc) return;
-    __global const uchar* h = ids + (long) bh * tokens;
     __global int* out = members + (long) bh * tokens + chunk_offsets[((long) bh * kc + k) * chunks + chunk];
-    int end = min(tokens, (chunk + 1) * CHUNK);
+    int first = chunk * CHUNK;
     int j = 0;
-    for (int n = chunk * CHUNK; n < end; n++) {
-        if (h[n] == k) out[j++] = n;
+    int n = 0;
+    for (; n + 4 <= len; n += 4) {
+        uchar4 v = vload4(0, local_ids + n);
+        if (v.x == k) out[j++] = first + n;
+        if (v.y == k) out[j++] = first + n + 1;
+        if (v.z == k) out[j++] = first + n + 2;
+        if (v.w == k) out[j++] = first + n + 3;
+    }
+    for (; n < len; n++) {
+        if (local_ids[n] == k) out[j++] = first + n;
     }
 }
 
