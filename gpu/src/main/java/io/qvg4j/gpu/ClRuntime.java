@@ -15,12 +15,15 @@ import org.jocl.cl_queue_properties;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.IntStream;
 
 import static org.jocl.CL.*;
 
@@ -34,17 +37,16 @@ final class ClRuntime implements AutoCloseable {
      * IEEE division and square root (SPEC §2.3 and §3.3 rely on them), and the constants the kernels share
      * with the Java reference, defined from it so they are written once: the scale floor (SPEC §6.2) and
      * the FP8 maximum (SPEC §2.2), as exact hexadecimal floats; and the tile sizes the Java launch code
-     * relies on ({@code KT}, {@code CHUNK}). Never fast-math options; contraction is
+     * relies on ({@code AL}, {@code ABK}, {@code CHUNK}, {@code UM}). Never fast-math options; contraction is
      * turned off by a pragma in every source instead.
      */
     static final String BUILD_OPTIONS = "-cl-fp32-correctly-rounded-divide-sqrt"
             + " -DQVG_MIN_SCALE=" + Float.toHexString(io.qvg4j.algorithm.BlockQuantizer.MIN_SCALE) + "f"
             + " -DQVG_FP8_MAX=" + Float.toHexString(io.qvg4j.numeric.Fp8E4M3.MAX) + "f"
-            + " -DKT=" + DeviceKernels.KT + " -DCHUNK=" + DeviceKernels.CHUNK;
+            + " -DAL=" + DeviceKernels.ASSIGN_SIDE + " -DABK=" + DeviceKernels.ASSIGN_SLICE
+            + " -DCHUNK=" + DeviceKernels.CHUNK + " -DUM=" + DeviceKernels.UPDATE_MEMBERS;
 
     final OpenCl.DeviceInfo info;
-    /** The device's largest work-group. */
-    final long maxWorkGroup;
     private final cl_context context;
     private final cl_command_queue queue;
     private final cl_program program;
@@ -52,19 +54,20 @@ final class ClRuntime implements AutoCloseable {
     private final List<cl_event> kernelEvents = new ArrayList<>();
     private final List<String> kernelNames = new ArrayList<>();
     private final List<cl_event> transferEvents = new ArrayList<>();
+    /** Two pinned (CL_MEM_ALLOC_HOST_PTR, mapped once) staging buffers for the large copies; allocated on first use. */
+    private cl_mem[] stage;
+    private ByteBuffer[] stageView;
 
     ClRuntime(int deviceIndex) {
         OpenCl.Handle handle = OpenCl.handle(deviceIndex);
         this.info = handle.info();
-        long[] maxGroup = new long[1];
-        clGetDeviceInfo(handle.device(), CL_DEVICE_MAX_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(maxGroup), null);
-        this.maxWorkGroup = maxGroup[0];
         try {
             context = clCreateContext(null, 1, new org.jocl.cl_device_id[]{handle.device()}, null, null, null);
             cl_queue_properties properties = new cl_queue_properties();
             properties.addProperty(CL_QUEUE_PROPERTIES, CL_QUEUE_PROFILING_ENABLE);
             queue = clCreateCommandQueueWithProperties(context, handle.device(), properties, null);
-            List<String> sources = new ArrayList<>(List.of(resource("numeric.cl"), resource("qvg.cl")));
+            List<String> sources = new ArrayList<>(List.of(resource("numeric.cl"), resource("qvg.cl"),
+                    resource("roofline.cl")));
             if (info.fp64()) {
                 sources.add(resource("update.cl"));
             }
@@ -112,13 +115,13 @@ final class ClRuntime implements AutoCloseable {
 
     cl_mem upload(byte[] data) {
         cl_mem m = buffer(data.length);
-        write(m, Pointer.to(data), data.length);
+        write(m, data);
         return m;
     }
 
     cl_mem upload(short[] data) {
         cl_mem m = buffer((long) data.length * Sizeof.cl_short);
-        write(m, Pointer.to(data), (long) data.length * Sizeof.cl_short);
+        write(m, data);
         return m;
     }
 
@@ -154,6 +157,130 @@ final class ClRuntime implements AutoCloseable {
         cl_event e = new cl_event();
         clEnqueueReadBuffer(queue, m, CL_TRUE, offset, bytes, p, 0, null, e);
         transferEvents.add(e);
+    }
+
+    /** Copies from at least this many bytes go through the pinned staging buffers. */
+    private static final long STAGED_MIN = 1 << 20;
+    /** Bytes per staging buffer. */
+    private static final int STAGE_BYTES = 32 << 20;
+
+    /** Fills or drains {@code bytes} bytes of a staging view with the array's bytes from {@code from} on. */
+    private interface Part {
+        void copy(ByteBuffer view, long from, int bytes);
+    }
+
+    void write(cl_mem m, byte[] data) {
+        if (data.length < STAGED_MIN) {
+            write(m, Pointer.to(data), data.length);
+        } else {
+            stagedWrite(m, data.length, (view, from, n) -> view.put(data, (int) from, n));
+        }
+    }
+
+    void write(cl_mem m, short[] data) {
+        long bytes = (long) data.length * Sizeof.cl_short;
+        if (bytes < STAGED_MIN) {
+            write(m, Pointer.to(data), bytes);
+        } else {
+            stagedWrite(m, bytes, (view, from, n) -> view.asShortBuffer().put(data, (int) (from / 2), n / 2));
+        }
+    }
+
+    void read(cl_mem m, byte[] data) {
+        if (data.length < STAGED_MIN) {
+            read(m, 0, Pointer.to(data), data.length);
+        } else {
+            stagedRead(m, data.length, (view, from, n) -> view.get(data, (int) from, n));
+        }
+    }
+
+    void read(cl_mem m, short[] data) {
+        long bytes = (long) data.length * Sizeof.cl_short;
+        if (bytes < STAGED_MIN) {
+            read(m, 0, Pointer.to(data), bytes);
+        } else {
+            stagedRead(m, bytes, (view, from, n) -> view.asShortBuffer().get(data, (int) (from / 2), n / 2));
+        }
+    }
+
+    /**
+     * Host to device through the two pinned buffers, chunk by chunk: while the device copies one chunk
+     * (DMA from pinned memory, no driver-side staging), the host threads fill the other.
+     */
+    private void stagedWrite(cl_mem m, long bytes, Part part) {
+        staging();
+        cl_event[] pending = new cl_event[2];
+        int i = 0;
+        for (long done = 0; done < bytes; done += STAGE_BYTES, i++) {
+            int slot = i & 1;
+            int n = (int) Math.min(STAGE_BYTES, bytes - done);
+            if (pending[slot] != null) {
+                clWaitForEvents(1, new cl_event[]{pending[slot]});
+            }
+            copy(stageView[slot], done, n, part);
+            cl_event e = new cl_event();
+            clEnqueueWriteBuffer(queue, m, CL_FALSE, done, n, Pointer.to(stageView[slot]), 0, null, e);
+            clFlush(queue);
+            transferEvents.add(e);
+            pending[slot] = e;
+        }
+        for (cl_event e : pending) {
+            if (e != null) {
+                clWaitForEvents(1, new cl_event[]{e});
+            }
+        }
+    }
+
+    /** Device to host, chunk by chunk: the host drains one pinned buffer while the device fills the other. */
+    private void stagedRead(cl_mem m, long bytes, Part part) {
+        staging();
+        cl_event previous = null;
+        long previousFrom = 0;
+        int previousBytes = 0;
+        int i = 0;
+        for (long done = 0; done < bytes; done += STAGE_BYTES, i++) {
+            int slot = i & 1;
+            int n = (int) Math.min(STAGE_BYTES, bytes - done);
+            cl_event e = new cl_event();
+            clEnqueueReadBuffer(queue, m, CL_FALSE, done, n, Pointer.to(stageView[slot]), 0, null, e);
+            clFlush(queue);
+            transferEvents.add(e);
+            if (previous != null) {
+                clWaitForEvents(1, new cl_event[]{previous});
+                copy(stageView[1 - slot], previousFrom, previousBytes, part);
+            }
+            previous = e;
+            previousFrom = done;
+            previousBytes = n;
+        }
+        clWaitForEvents(1, new cl_event[]{previous});
+        copy(stageView[(i - 1) & 1], previousFrom, previousBytes, part);
+    }
+
+    /** One chunk between the array and a staging buffer, split over the host threads in 8-byte-aligned parts. */
+    private static void copy(ByteBuffer view, long from, int bytes, Part part) {
+        int parts = Math.max(1, Math.min(16, bytes >> 20));
+        int each = ((bytes + parts - 1) / parts + 7) & ~7;
+        IntStream.range(0, parts).parallel().forEach(p -> {
+            int start = p * each;
+            int n = Math.min(each, bytes - start);
+            if (n > 0) {
+                part.copy(view.slice(start, n).order(ByteOrder.nativeOrder()), from + start, n);
+            }
+        });
+    }
+
+    private void staging() {
+        if (stage != null) {
+            return;
+        }
+        stage = new cl_mem[2];
+        stageView = new ByteBuffer[2];
+        for (int i = 0; i < 2; i++) {
+            stage[i] = clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, STAGE_BYTES, null, null);
+            stageView[i] = clEnqueueMapBuffer(queue, stage[i], CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, STAGE_BYTES,
+                    0, null, null, null).order(ByteOrder.nativeOrder());
+        }
     }
 
     /** Bytes of local memory: an argument for {@link #launch}. */
@@ -200,17 +327,19 @@ final class ClRuntime implements AutoCloseable {
     Profile takeProfile() {
         clFinish(queue);
         Map<String, Long> perKernel = new TreeMap<>();
+        Map<String, Integer> launches = new TreeMap<>();
         long kernelTotal = 0;
         for (int i = 0; i < kernelEvents.size(); i++) {
             long t = nanos(kernelEvents.get(i));
             perKernel.merge(kernelNames.get(i), t, Long::sum);
+            launches.merge(kernelNames.get(i), 1, Integer::sum);
             kernelTotal += t;
         }
         long transferTotal = 0;
         for (cl_event e : transferEvents) {
             transferTotal += nanos(e);
         }
-        Profile p = new Profile(kernelTotal, transferTotal, kernelEvents.size(), transferEvents.size(), perKernel);
+        Profile p = new Profile(kernelTotal, transferTotal, kernelEvents.size(), transferEvents.size(), perKernel, launches);
         kernelEvents.clear();
         kernelNames.clear();
         transferEvents.clear();
@@ -238,6 +367,13 @@ final class ClRuntime implements AutoCloseable {
     @Override
     public void close() {
         takeProfile();
+        if (stage != null) {
+            for (int i = 0; i < 2; i++) {
+                clEnqueueUnmapMemObject(queue, stage[i], stageView[i], 0, null, null);
+            }
+            clFinish(queue);
+            release(stage);
+        }
         kernels.values().forEach(k -> clReleaseKernel(k));
         clReleaseProgram(program);
         clReleaseCommandQueue(queue);

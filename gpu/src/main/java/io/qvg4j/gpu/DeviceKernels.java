@@ -16,16 +16,35 @@ final class DeviceKernels {
     /** Work-group size of the changed-id count. */
     static final int GROUP = 64;
     /**
-     * Tokens per work-group of the assignment (each group loads every centroid tile once); 256 was
-     * the fastest of 32, 64, 128 and 256 on the H200 (docs/gpu.md). {@code -Dqvg4j.assignGroup} overrides.
+     * The assignment's work-group is ASSIGN_SIDE × ASSIGN_SIDE work-items, each owning 8 tokens × 8
+     * centroids, so a group scores 8·ASSIGN_SIDE tokens against 8·ASSIGN_SIDE centroids at a time;
+     * ASSIGN_SLICE channels are staged in local memory at once. Build options AL and ABK of qvg.cl.
      */
-    static final int ASSIGN_GROUP = Integer.getInteger("qvg4j.assignGroup", 256);
-    /** Centroids per local-memory tile of the assignment; passed to qvg.cl as the build option KT. */
-    static final int KT = 32;
+    static final int ASSIGN_SIDE = 16;
+    static final int ASSIGN_SLICE = 16;
     /** Tokens per chunk of the counting sort; passed to qvg.cl as the build option CHUNK. */
     static final int CHUNK = 1024;
+    /** Channels per work-group of the centroid update, and members it stages at once (build option UM). */
+    static final int UPDATE_GROUP = 64;
+    static final int UPDATE_MEMBERS = 256;
+    /** Elements per work-group of the fused quantizer (whole rows; at least one row). */
+    static final int QUANTIZE_ELEMENTS = 2048;
     /** Work-group size of element-wise kernels. */
     private static final long[] FLAT = {256};
+    /**
+     * Work-group size of the (channel group, token, head) kernels: 16 channel groups (a D = 128 row of
+     * the dequantizer) by 16 tokens. Fixed, not derived from D, because PoCL compiles a kernel once
+     * per local size.
+     */
+    private static final long[] ROWS = {16, 16, 1};
+    /**
+     * Work-group sizes of the small kernels (norms, initial rows, counting sort): 64 along the first
+     * dimension, whose kernels ignore the rounded-up rest; fixed for the same reason.
+     */
+    private static final long[] LINE = {64};
+    private static final long[] LINE2 = {64, 1};
+    private static final long[] LINE3 = {64, 1, 1};
+    private static final long[] ONE = {1};
 
     private final ClRuntime cl;
 
@@ -46,22 +65,17 @@ final class DeviceKernels {
     }
 
     void gather(cl_mem x, int heads, int tokens, int dim, int kc, cl_mem init, cl_mem c) {
-        cl.launch("gather_rows", size(dim, kc, heads), null, x, tokens, dim, kc, init, c);
+        cl.launch("gather_rows", size(dim, kc, heads), LINE3, x, tokens, dim, kc, init, c);
     }
 
     void norms(cl_mem c, int count, int dim, cl_mem norms) {
-        cl.launch("norms", size(count), null, c, dim, count, norms);
+        cl.launch("norms", size(count), LINE, c, dim, count, norms);
     }
 
     void assign(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem norms, int kc, cl_mem ids) {
-        long tile = (long) KT * dim * Sizeof.cl_float;
-        if (tile > cl.info.localMemory()) {
-            throw new InvalidInputException("D = " + dim + ": the assignment's centroid tile (" + tile
-                    + " bytes) exceeds the local memory of '" + cl.info.name() + "' (" + cl.info.localMemory() + " bytes)");
-        }
-        long group = Math.min(ASSIGN_GROUP, cl.maxWorkGroup);
-        cl.launch("assign", size(tokens, heads), size(group, 1), x, tokens, dim, c, norms, kc, ids,
-                new ClRuntime.Local(tile));
+        int group = ASSIGN_SIDE * ASSIGN_SIDE;
+        long tiles = (tokens + 8L * ASSIGN_SIDE - 1) / (8L * ASSIGN_SIDE);
+        cl.launch("assign", size(tiles * group, heads), size(group, 1), x, tokens, dim, c, norms, kc, ids);
     }
 
     /** Positions where two byte arrays of n ids differ; {@code counter} is a one-int scratch buffer. */
@@ -107,42 +121,85 @@ final class DeviceKernels {
                 UpdateScratch scratch) {
         cl.requireFp64("k-means");
         int chunks = scratch.chunks;
-        cl.launch("cluster_counts", size(kc, chunks, heads), null, ids, tokens, kc, scratch.chunkCounts);
-        cl.launch("cluster_totals", size(kc, heads), null, scratch.chunkCounts, kc, chunks, scratch.counts);
-        cl.launch("cluster_offsets", size(heads), null, scratch.counts, kc, scratch.offsets);
-        cl.launch("chunk_offsets", size(kc, heads), null, scratch.chunkCounts, kc, chunks, scratch.offsets,
+        cl.launch("cluster_counts", size(kc, chunks, heads), LINE3, ids, tokens, kc, scratch.chunkCounts);
+        cl.launch("cluster_totals", size(kc, heads), LINE2, scratch.chunkCounts, kc, chunks, scratch.counts);
+        cl.launch("cluster_offsets", size(heads), ONE, scratch.counts, kc, scratch.offsets);
+        cl.launch("chunk_offsets", size(kc, heads), LINE2, scratch.chunkCounts, kc, chunks, scratch.offsets,
                 scratch.chunkOffsets);
-        cl.launch("cluster_members", size(kc, chunks, heads), null, ids, tokens, kc, scratch.chunkOffsets, scratch.members);
-        cl.launch("update", size(dim, kc, heads), null, x, tokens, dim, kc, scratch.members, scratch.offsets,
-                scratch.counts, c, next);
+        cl.launch("cluster_members", size(kc, chunks, heads), LINE3, ids, tokens, kc, scratch.chunkOffsets, scratch.members);
+        cl.launch("update", size(dim, kc, heads), size(UPDATE_GROUP, 1, 1), x, tokens, dim, kc, scratch.members,
+                scratch.offsets, scratch.counts, c, next, new ClRuntime.Local((long) UPDATE_MEMBERS * Sizeof.cl_int));
     }
 
     /** Smoothing (SPEC §4): {@code r = bf16(x − c[ids])}; r may be x. */
     void subtract(cl_mem x, int heads, int tokens, int dim, int kc, cl_mem ids, cl_mem c, cl_mem r) {
-        long n = (long) heads * tokens * dim;
-        cl.launch("subtract", size(n), FLAT, x, tokens, dim, kc, ids, c, r, n);
+        cl.launch("subtract", size((dim + 3) / 4, tokens, heads), ROWS, x, tokens, dim, kc, ids, c, r);
     }
 
-    /** Block quantizer (SPEC §6) of {@code rows} rows of {@code dim} residuals: byte codes, scales, zeros. */
-    void quantize(cl_mem r, long rows, int dim, QuantConfig config, cl_mem codes, cl_mem scales, cl_mem zeros) {
-        long blocks = rows * config.blocksPerRow(dim);
-        cl.launch("quantize", size(blocks), FLAT, r, config.groupSize(), config.bits(),
-                config.asymmetric() ? 1 : 0, bf16Scales(config), blocks, codes, scales, zeros);
-    }
-
-    /** Packing (SPEC §6.5) of byte codes into each row's MSB-first bit stream. */
-    void pack(cl_mem codes, long rows, int dim, int bits, cl_mem packed) {
-        long bytes = rows * (dim * bits / 8);
-        cl.launch("pack", size(bytes), FLAT, codes, dim, bits, bytes, packed);
+    /**
+     * Block quantizer and packing (SPEC §6, §6.5) of {@code rows} rows of {@code dim} residuals into
+     * packed codes, scales and zeros; with {@code ids} and {@code c} not null, first the smoothing of
+     * SPEC §4 ({@code r − c[ids]}, rounded to bf16) on the way in, r left unchanged.
+     */
+    void quantize(cl_mem r, int tokens, long rows, int dim, QuantConfig config, cl_mem ids, int kc, cl_mem c,
+                  cl_mem packed, cl_mem scales, cl_mem zeros) {
+        int groupRows = Math.max(1, QUANTIZE_ELEMENTS / dim);
+        long local = (long) groupRows * dim * (Sizeof.cl_float + 1) + (long) groupRows * Sizeof.cl_int;
+        if (local > cl.info.localMemory()) {
+            throw new InvalidInputException("D = " + dim + ": the quantizer's row (" + local + " bytes of local memory) "
+                    + "exceeds the local memory of '" + cl.info.name() + "' (" + cl.info.localMemory() + " bytes)");
+        }
+        boolean subtract = ids != null;
+        long groups = (rows + groupRows - 1) / groupRows;
+        cl.launch("quantize", size(groups * FLAT[0]), FLAT, r, subtract ? 1 : 0, tokens, kc,
+                subtract ? ids : packed, subtract ? c : r, dim, config.groupSize(), config.bits(),
+                config.asymmetric() ? 1 : 0, bf16Scales(config), rows, groupRows, packed, scales, zeros,
+                new ClRuntime.Local((long) groupRows * dim * Sizeof.cl_float), new ClRuntime.Local((long) groupRows * dim),
+                new ClRuntime.Local((long) groupRows * Sizeof.cl_int));
     }
 
     /** Dequantization (SPEC §7) of every row; ids and centroids hold all stages one after another. */
-    void dequantize(cl_mem packed, cl_mem scales, cl_mem zeros, cl_mem ids, cl_mem centroids, long rows,
+    void dequantize(cl_mem packed, cl_mem scales, cl_mem zeros, cl_mem ids, cl_mem centroids, int heads,
                     int tokens, int dim, QuantConfig config, cl_mem out) {
-        long n = rows * dim;
-        cl.launch("dequantize", size(n), FLAT, packed, scales, zeros, ids, centroids, tokens, dim,
-                config.groupSize(), config.bits(), config.asymmetric() ? 1 : 0, bf16Scales(config),
-                config.centroids(), config.stages(), n, out);
+        cl.launch("dequantize", size((dim + 7) / 8, tokens, heads), ROWS, packed, scales, zeros, ids, centroids,
+                heads, tokens, dim, config.groupSize(), config.bits(), config.asymmetric() ? 1 : 0, bf16Scales(config),
+                config.centroids(), config.stages(), out);
+    }
+
+    /** The device's measured limits: fp32 fused multiply-adds per second and copy bytes (read + written) per second. */
+    record Roofline(double fmaPerSecond, double copyBytesPerSecond) {}
+
+    /**
+     * Measures the fp32 FMA rate and the copy bandwidth with the kernels of roofline.cl: one warm-up
+     * launch each, then the median of five. Sizes follow the device (4096 work-items per compute unit;
+     * a copy of min(256 MiB, global memory / 16)).
+     */
+    Roofline roofline() {
+        int iterations = 4096;
+        long items = (long) cl.info.computeUnits() * 4096;
+        cl_mem out = cl.buffer(items * Sizeof.cl_float);
+        double fma = median(5, () -> cl.launch("fma_peak", size(items), FLAT, out, iterations, 0.999f, 0.001f));
+        ClRuntime.release(out);
+        long bytes = Math.min(256L << 20, cl.info.globalMemory() / 16) / 16 * 16;
+        cl_mem a = cl.buffer(bytes);
+        cl_mem b = cl.buffer(bytes);
+        long vectors = bytes / 16;
+        double copy = median(5, () -> cl.launch("copy_bandwidth", size(vectors), FLAT, a, b, vectors));
+        ClRuntime.release(a, b);
+        return new Roofline(items * 16.0 * iterations / fma, 2.0 * bytes / copy);
+    }
+
+    /** Median kernel seconds of {@code reps} launches after one warm-up. */
+    private double median(int reps, Runnable launch) {
+        launch.run();
+        cl.takeProfile();
+        double[] t = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            launch.run();
+            t[i] = cl.takeProfile().kernelNanos() / 1e9;
+        }
+        java.util.Arrays.sort(t);
+        return t[reps / 2];
     }
 
     private static int bf16Scales(QuantConfig config) {

@@ -56,17 +56,22 @@ public final class GpuBenchmark {
             System.out.printf("device %d: %s (%s, %s)%n", d.index(), d.name(), d.version(), d.driver());
             System.out.printf("tensor %s bf16, synthetic clustered data (seed 1); %d warm-up + %d timed runs, medians%n",
                     x.shapeString(), warmup, reps);
-            run(gpu, x, "default", QuantConfig.DEFAULT, warmup, reps, check);
-            run(gpu, x, "pro", QuantConfig.PRO, warmup, reps, check);
+            DeviceKernels.Roofline roof = gpu.roofline();
+            System.out.printf("roofline (this device, its own kernels, medians of 5): fp32 FMA peak %.1f G FMA/s (%.2f TFLOP/s), "
+                    + "copy bandwidth %.1f GB/s (read + written)%n", roof.fmaPerSecond() / 1e9, 2 * roof.fmaPerSecond() / 1e12,
+                    roof.copyBytesPerSecond() / 1e9);
+            run(gpu, x, "default", QuantConfig.DEFAULT, warmup, reps, check, roof);
+            run(gpu, x, "pro", QuantConfig.PRO, warmup, reps, check, roof);
         }
     }
 
     private static void run(OpenClCodec gpu, KvTensor x, String label, QuantConfig config, int warmup, int reps,
-                            boolean check) {
+                            boolean check, DeviceKernels.Roofline roof) {
         int[][][] init = InitIndices.fromSeed(7, config.stages(), x.headCount(), config.centroids(), x.tokens());
         List<double[]> enc = new ArrayList<>();
         List<double[]> dec = new ArrayList<>();
         Profile lastEncode = null;
+        Profile lastDecode = null;
         QuantizedSpan span = null;
         for (int i = 0; i < warmup + reps; i++) {
             long t0 = System.nanoTime();
@@ -80,6 +85,7 @@ public final class GpuBenchmark {
                 enc.add(new double[]{(t1 - t0) / 1e6, pe.kernelNanos() / 1e6, pe.transferNanos() / 1e6});
                 dec.add(new double[]{(t2 - t1) / 1e6, pd.kernelNanos() / 1e6, pd.transferNanos() / 1e6});
                 lastEncode = pe;
+                lastDecode = pd;
             }
         }
         double[] e = medians(enc);
@@ -92,9 +98,49 @@ public final class GpuBenchmark {
         StringBuilder per = new StringBuilder("  encode kernels (last run, ms):");
         lastEncode.perKernelNanos().forEach((name, ns) -> per.append(String.format(" %s %.2f", name, ns / 1e6)));
         System.out.println(per);
+        StringBuilder dper = new StringBuilder("  decode kernels (last run, ms):");
+        lastDecode.perKernelNanos().forEach((name, ns) -> dper.append(String.format(" %s %.2f", name, ns / 1e6)));
+        System.out.println(dper);
+        roofline(x, config, span, lastEncode, lastDecode, roof);
         if (check) {
             checkAgainstReference(gpu, x, config, init, span);
         }
+    }
+
+    /**
+     * Each main kernel's share of the device's limits: the assignment's fused multiply-adds (every
+     * token against every centroid over D, once per k-means iteration) against the FMA peak; the other
+     * kernels' least traffic (every input byte read once, every output byte written once; the small
+     * centroid tables not counted) against the copy bandwidth.
+     */
+    private static void roofline(KvTensor x, QuantConfig config, QuantizedSpan span, Profile encode, Profile decode,
+                                 DeviceKernels.Roofline roof) {
+        long rows = (long) x.headCount() * x.tokens();
+        long n = rows * x.dim();
+        long fmas = (long) Arrays.stream(span.iterations()).sum() * rows * config.centroids() * x.dim();
+        long packed = span.packed().length;
+        long scales = span.scales().length + (span.zeros() == null ? 0 : span.zeros().length);
+        System.out.println("  roofline (last run; FMA peak and copy bandwidth above):");
+        double assign = encode.perKernelNanos().getOrDefault("assign", 0L) / 1e9;
+        System.out.printf("    assign      %6.1f G FMA   %7.3f ms  %8.1f G FMA/s  %5.1f %% of the FMA peak%n",
+                fmas / 1e9, assign * 1e3, fmas / assign / 1e9, 100 * fmas / assign / roof.fmaPerSecond());
+        bandwidth("widen_bf16", encode, n * 6, roof);
+        bandwidth("update", encode, n * 4 + rows * 4, roof);
+        bandwidth("subtract", encode, n * 8 + rows, roof);
+        bandwidth("quantize", encode, n * 4 + rows + packed + scales, roof);
+        bandwidth("dequantize", decode, packed + scales + config.stages() * rows + n * 2, roof);
+    }
+
+    /** One memory-bound kernel's line: {@code bytes} per launch, every launch of the profile. */
+    private static void bandwidth(String kernel, Profile p, long bytes, DeviceKernels.Roofline roof) {
+        int launches = p.launches().getOrDefault(kernel, 0);
+        if (launches == 0) {
+            return;
+        }
+        double seconds = p.perKernelNanos().get(kernel) / 1e9;
+        double total = (double) bytes * launches;
+        System.out.printf("    %-10s  %6.3f GB x %-2d %7.3f ms  %8.1f GB/s    %5.1f %% of the copy bandwidth%n",
+                kernel, bytes / 1e9, launches, seconds * 1e3, total / seconds / 1e9, 100 * total / seconds / roof.copyBytesPerSecond());
     }
 
     private static void checkAgainstReference(OpenClCodec gpu, KvTensor x, QuantConfig config, int[][][] init,

@@ -51,6 +51,11 @@ public final class OpenClCodec implements QvgCodec {
         return cl.info;
     }
 
+    /** The device's fp32 FMA rate and copy bandwidth, measured by its own kernels (GpuBenchmark). */
+    synchronized DeviceKernels.Roofline roofline() {
+        return k.roofline();
+    }
+
     /** Device time of the last encode, encodeWithClustering or decode: kernels and transfers apart. */
     public synchronized Profile lastProfile() {
         return lastProfile;
@@ -114,6 +119,9 @@ public final class OpenClCodec implements QvgCodec {
         final DeviceKernels.UpdateScratch scratch;
         final byte[][] keptIds;
         final short[][] keptCentroids;
+        /** The stage being encoded, and the id buffer of the last stage's smoothing, left to the quantizer. */
+        int stage;
+        int lastSlot = -1;
 
         Stages(KvTensor x, QuantConfig config, int[][][] initIndices, float[][][] initialCentroids,
                byte[][] givenIds, short[][] givenCentroids) {
@@ -143,6 +151,7 @@ public final class OpenClCodec implements QvgCodec {
 
         @Override
         public void initialize(int stage) {
+            this.stage = stage;
             if (givenIds != null) {
                 keptIds[stage] = givenIds[stage];
                 keptCentroids[stage] = givenCentroids[stage];
@@ -187,7 +196,12 @@ public final class OpenClCodec implements QvgCodec {
 
         @Override
         public void subtract(int slot) {
-            k.subtract(residual, heads, tokens, dim, kc, ids[slot], c, residual);
+            // The last residual is only quantized: the quantizer subtracts on its way in.
+            if (stage == config.stages() - 1) {
+                lastSlot = slot;
+            } else {
+                k.subtract(residual, heads, tokens, dim, kc, ids[slot], c, residual);
+            }
         }
 
         @Override
@@ -201,7 +215,7 @@ public final class OpenClCodec implements QvgCodec {
 
         @Override
         public QuantizedSpan quantize(int[] iterations) {
-            return OpenClCodec.this.quantize(x, config, residual, keptIds, keptCentroids, iterations);
+            return OpenClCodec.this.quantize(x, config, residual, ids[lastSlot], c, keptIds, keptCentroids, iterations);
         }
 
         @Override
@@ -224,29 +238,31 @@ public final class OpenClCodec implements QvgCodec {
         return f32;
     }
 
-    /** Block quantizer and packing of the final residual, results read back. */
-    private QuantizedSpan quantize(KvTensor x, QuantConfig config, cl_mem residual, byte[][] ids, short[][] centroids,
-                                   int[] iterations) {
+    /**
+     * The last stage's smoothing of {@code residual} with {@code lastIds} and {@code lastCentroids}, the block
+     * quantizer and packing, in one kernel; results read back.
+     */
+    private QuantizedSpan quantize(KvTensor x, QuantConfig config, cl_mem residual, cl_mem lastIds, cl_mem lastCentroids,
+                                   byte[][] ids, short[][] centroids, int[] iterations) {
         int dim = x.dim();
         long rows = (long) x.headCount() * x.tokens();
         long scaleBytes = rows * config.blocksPerRow(dim) * config.scaleFormat().bytes();
         byte[] packed = new byte[(int) (rows * config.packedBytesPerRow(dim))];
         byte[] scales = new byte[(int) scaleBytes];
         byte[] zeros = config.asymmetric() ? new byte[(int) scaleBytes] : null;
-        cl_mem codes = cl.buffer(rows * dim);
         cl_mem scaleBuf = cl.buffer(scaleBytes);
         cl_mem zeroBuf = cl.buffer(config.asymmetric() ? scaleBytes : 1);
         cl_mem packedBuf = cl.buffer(packed.length);
         try {
-            k.quantize(residual, rows, dim, config, codes, scaleBuf, zeroBuf);
-            k.pack(codes, rows, dim, config.bits(), packedBuf);
-            cl.read(packedBuf, 0, Pointer.to(packed), packed.length);
+            k.quantize(residual, x.tokens(), rows, dim, config, lastIds, config.centroids(), lastCentroids, packedBuf,
+                    scaleBuf, zeroBuf);
+            cl.read(packedBuf, packed);
             cl.read(scaleBuf, 0, Pointer.to(scales), scaleBytes);
             if (zeros != null) {
                 cl.read(zeroBuf, 0, Pointer.to(zeros), scaleBytes);
             }
         } finally {
-            ClRuntime.release(codes, scaleBuf, zeroBuf, packedBuf);
+            ClRuntime.release(scaleBuf, zeroBuf, packedBuf);
         }
         return new QuantizedSpan(config, x.batch(), x.heads(), x.tokens(), dim, ids, centroids, packed, scales, zeros,
                 iterations);
@@ -273,8 +289,8 @@ public final class OpenClCodec implements QvgCodec {
                 cl.write(centroids, (long) t * cells * Sizeof.cl_short, Pointer.to(span.centroids()[t]),
                         (long) cells * Sizeof.cl_short);
             }
-            k.dequantize(packed, scales, zeros, ids, centroids, rows, span.tokens(), span.dim(), config, out);
-            cl.read(out, 0, Pointer.to(result), n * Sizeof.cl_short);
+            k.dequantize(packed, scales, zeros, ids, centroids, span.headCount(), span.tokens(), span.dim(), config, out);
+            cl.read(out, result);
         } finally {
             ClRuntime.release(packed, scales, zeros, ids, centroids, out);
             lastProfile = cl.takeProfile();

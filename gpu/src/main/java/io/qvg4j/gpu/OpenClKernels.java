@@ -90,18 +90,16 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
         long scaleBytes = (long) tokens * config.blocksPerRow(dim) * config.scaleFormat().bytes();
         long packedBytes = (long) tokens * config.packedBytesPerRow(dim);
         cl_mem r = cl.upload(Arrays.copyOf(residual, tokens * dim));
-        cl_mem codes = cl.buffer((long) tokens * dim);
         cl_mem s = cl.buffer(scaleBytes);
         cl_mem z = cl.buffer(scaleBytes);
         cl_mem p = cl.buffer(packedBytes);
-        k.quantize(r, tokens, dim, config, codes, s, z);
-        k.pack(codes, tokens, dim, config.bits(), p);
+        k.quantize(r, tokens, tokens, dim, config, null, 0, null, p, s, z);
         cl.read(p, 0, Pointer.to(packed).withByteOffset(packedOffset), packedBytes);
         cl.read(s, 0, Pointer.to(scales).withByteOffset(scaleOffset), scaleBytes);
         if (config.asymmetric()) {
             cl.read(z, 0, Pointer.to(zeros).withByteOffset(zeroOffset), scaleBytes);
         }
-        ClRuntime.release(r, codes, s, z, p);
+        ClRuntime.release(r, s, z, p);
     }
 
     @Override
@@ -126,7 +124,7 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
         cl_mem idb = cl.upload(ids);
         cl_mem c = cl.upload(table);
         cl_mem o = cl.buffer((long) tokens * dim * Sizeof.cl_short);
-        k.dequantize(p, s, z, idb, c, tokens, tokens, dim, config, o);
+        k.dequantize(p, s, z, idb, c, 1, tokens, dim, config, o);
         cl.read(o, 0, Pointer.to(out).withByteOffset((long) outOffset * Sizeof.cl_short), (long) tokens * dim * Sizeof.cl_short);
         ClRuntime.release(p, s, z, idb, c, o);
     }

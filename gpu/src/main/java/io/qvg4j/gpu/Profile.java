@@ -10,7 +10,9 @@ import java.util.Map;
  * @param kernels        kernel launches
  * @param transfers      copies
  * @param perKernelNanos summed time per kernel name
+ * @param launches       launches per kernel name
  */
-public record Profile(long kernelNanos, long transferNanos, int kernels, int transfers, Map<String, Long> perKernelNanos) {
-    static final Profile NONE = new Profile(0, 0, 0, 0, Map.of());
+public record Profile(long kernelNanos, long transferNanos, int kernels, int transfers, Map<String, Long> perKernelNanos,
+                      Map<String, Integer> launches) {
+    static final Profile NONE = new Profile(0, 0, 0, 0, Map.of(), Map.of());
 }

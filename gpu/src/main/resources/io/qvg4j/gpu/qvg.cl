@@ -2,8 +2,8 @@
 // every head at once: x [heads, tokens, dim], centroids [heads, kc, dim], ids [heads, tokens] as bytes.
 #pragma OPENCL FP_CONTRACT OFF
 
-// KT (centroids per local-memory tile of the assignment; each work-item keeps KT running dot products)
-// and CHUNK (tokens per chunk of the counting sort) are build options from DeviceKernels.
+// AL (the assignment's work-group is AL x AL work-items), ABK (channels per staged slice of the
+// assignment) and CHUNK (tokens per chunk of the counting sort) are build options from DeviceKernels.
 
 __kernel void widen_bf16(__global const ushort* in, __global float* out, long n) {
     long i = get_global_id(0);
@@ -38,65 +38,140 @@ __kernel void norms(__global const float* c, int dim, int count, __global float*
     norms[k] = acc;
 }
 
-// Assignment (SPEC §3.2), GEMM-style: a work-group holds a tile of KT centroids in local memory,
-// stored [d][KT] so that one vector load feeds four dot products; each work-item owns one token, reads
-// its row four channels at a time and sums every (token, centroid) pair over d in ascending order by
-// fused multiply-adds. score = norms[k] - 2*dot; the best starts at +inf with id 0 and only a strictly
-// smaller score replaces it, in ascending k. Work-item (token, bh); local size along tokens only.
-#define FMA_ROW(xv, d) \
-    t = tile + (d) * KT; \
-    a0 = fma(xv, vload4(0, t), a0); a1 = fma(xv, vload4(1, t), a1); \
-    a2 = fma(xv, vload4(2, t), a2); a3 = fma(xv, vload4(3, t), a3); \
-    a4 = fma(xv, vload4(4, t), a4); a5 = fma(xv, vload4(5, t), a5); \
-    a6 = fma(xv, vload4(6, t), a6); a7 = fma(xv, vload4(7, t), a7);
+// Assignment (SPEC §3.2), register-tiled like a GEMM. A work-group of AL*AL work-items scores a tile of
+// BM = 8*AL tokens against BN = 8*AL centroids at a time; each work-item owns 8 tokens x 8 centroids
+// (two runs of 4, AL*4 apart, so that its float4 reads of local memory hit distinct banks) and keeps
+// their 64 dot products in registers. The channels are staged ABK at a time in local memory, the next
+// slice read from global memory while the current one is used. Every dot product is still one fma()
+// chain over d = 0, 1, ... from +0 (the slices run in order and the accumulator is carried across
+// them), never split. Per centroid tile, score = norms[k] - 2*dot (2*dot rounded first, contraction
+// off); each work-item keeps the first strictly smaller score in ascending k from +inf and id 0, and
+// the AL work-items sharing a token are merged by (score, k): the lower score, on equal scores the
+// lower k, which is the reference's strict-less scan (a NaN score is never taken; no score below +inf
+// leaves id 0). Grid (token tiles, heads).
+#define BM (8 * AL)
+#define BN (8 * AL)
+#define XS (BM + 4)  // row stride of the staged slices: + 4 spreads the transposing stores over banks
 
-__kernel void assign(__global const float* x, int tokens, int dim,
-                     __global const float* c, __global const float* norms, int kc,
-                     __global uchar* ids, __local float* tile) {
-    int n = get_global_id(0);
-    int bh = get_global_id(1);
+// One channel of the assignment's micro-tile: 8 tokens x 8 centroids, one fma() each.
+inline void assign_step(__local const float* xr, __local const float* cr, int tx, int ty, float acc[8][8]) {
+    float4 xa = vload4(0, xr + ty * 4), xb = vload4(0, xr + BM / 2 + ty * 4);
+    float4 ca = vload4(0, cr + tx * 4), cb = vload4(0, cr + BN / 2 + tx * 4);
+    float xv[8] = {xa.x, xa.y, xa.z, xa.w, xb.x, xb.y, xb.z, xb.w};
+    float cv[8] = {ca.x, ca.y, ca.z, ca.w, cb.x, cb.y, cb.z, cb.w};
+    #pragma unroll
+    for (int i = 0; i < 8; i++) {
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            acc[i][j] = fma(xv[i], cv[j], acc[i][j]);
+        }
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(AL * AL, 1, 1)))
+void assign(__global const float* x, int tokens, int dim,
+            __global const float* c, __global const float* norms, int kc,
+            __global uchar* ids) {
+    __local float xs[ABK * XS];
+    __local float cs[ABK * XS];
+    // Each work-item's best score and id for its 8 tokens (in local memory to spare registers; only
+    // the owner touches them until the merge).
+    __local float best_s[AL * BM];
+    __local int best_i[AL * BM];
     int lid = get_local_id(0);
-    int lsize = get_local_size(0);
-    int live = n < tokens;
-    __global const float* xr = x + ((long) bh * tokens + (live ? n : 0)) * dim;
+    int tx = lid % AL;  // centroid column
+    int ty = lid / AL;  // token row
+    int bh = get_group_id(1);
+    int n0 = get_group_id(0) * BM;
+    __global const float* xh = x + (long) bh * tokens * dim;
     __global const float* ch = c + (long) bh * kc * dim;
     __global const float* nh = norms + (long) bh * kc;
-    float best = INFINITY;
-    int best_k = 0;
-    for (int k0 = 0; k0 < kc; k0 += KT) {
-        int kt = min(KT, kc - k0);
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (int i = lid; i < KT * dim; i += lsize) {
-            int d = i / KT;
-            int kk = i - d * KT;
-            tile[i] = kk < kt ? ch[(long) (k0 + kk) * dim + d] : 0.0f;
+    // Global reads of a slice: work-item lid fetches (row lid/ABK + j*STEP, channel lid%ABK), so that
+    // ABK neighbouring work-items read one row's ABK consecutive channels.
+    #define STEP (AL * AL / ABK)
+    int lrow = lid / ABK;
+    int lcol = lid % ABK;
+    #pragma unroll
+    for (int i = 0; i < 8; i++) {
+        int t = i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4;
+        best_s[tx * BM + t] = INFINITY;
+        best_i[tx * BM + t] = 0;
+    }
+    for (int k0 = 0; k0 < kc; k0 += BN) {
+        float acc[8][8];
+        #pragma unroll
+        for (int i = 0; i < 8; i++) {
+            #pragma unroll
+            for (int j = 0; j < 8; j++) {
+                acc[i][j] = 0.0f;
+            }
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        float4 a0 = (float4) (0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        __local const float* t;
-        int d = 0;
-        for (; d + 4 <= dim; d += 4) {
-            float4 xv = vload4(0, xr + d);
-            FMA_ROW((float4) (xv.x), d)
-            FMA_ROW((float4) (xv.y), d + 1)
-            FMA_ROW((float4) (xv.z), d + 2)
-            FMA_ROW((float4) (xv.w), d + 3)
+        float px[BM / STEP];
+        float pc[BN / STEP];
+        // The first slice (channels 0 .. ABK-1); rows past the end read as 0 and are never kept.
+        #pragma unroll
+        for (int j = 0; j < BM / STEP; j++) {
+            int n = n0 + lrow + j * STEP;
+            int k = k0 + lrow + j * STEP;
+            px[j] = n < tokens && lcol < dim ? xh[(long) n * dim + lcol] : 0.0f;
+            pc[j] = k < kc && lcol < dim ? ch[(long) k * dim + lcol] : 0.0f;
         }
-        for (; d < dim; d++) {
-            FMA_ROW((float4) (xr[d]), d)
+        for (int d0 = 0; d0 < dim; d0 += ABK) {
+            barrier(CLK_LOCAL_MEM_FENCE);
+            #pragma unroll
+            for (int j = 0; j < BM / STEP; j++) {
+                xs[lcol * XS + lrow + j * STEP] = px[j];
+                cs[lcol * XS + lrow + j * STEP] = pc[j];
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+            int d1 = d0 + ABK;
+            if (d1 < dim) {
+                #pragma unroll
+                for (int j = 0; j < BM / STEP; j++) {
+                    int n = n0 + lrow + j * STEP;
+                    int k = k0 + lrow + j * STEP;
+                    px[j] = n < tokens && d1 + lcol < dim ? xh[(long) n * dim + d1 + lcol] : 0.0f;
+                    pc[j] = k < kc && d1 + lcol < dim ? ch[(long) k * dim + d1 + lcol] : 0.0f;
+                }
+            }
+            int dn = min(ABK, dim - d0);
+            if (dn == ABK) {
+                #pragma unroll
+                for (int dd = 0; dd < ABK; dd++) assign_step(xs + dd * XS, cs + dd * XS, tx, ty, acc);
+            } else {
+                for (int dd = 0; dd < dn; dd++) assign_step(xs + dd * XS, cs + dd * XS, tx, ty, acc);
+            }
         }
-        float acc[KT];
-        vstore4(a0, 0, acc); vstore4(a1, 1, acc); vstore4(a2, 2, acc); vstore4(a3, 3, acc);
-        vstore4(a4, 4, acc); vstore4(a5, 5, acc); vstore4(a6, 6, acc); vstore4(a7, 7, acc);
-        for (int kk = 0; kk < kt; kk++) {
-            float score = nh[k0 + kk] - 2.0f * acc[kk];
-            if (score < best) {
-                best = score;
-                best_k = k0 + kk;
+        // This tile's centroids in ascending k: tx*4 + 0..3, then BN/2 + tx*4 + 0..3.
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            int k = k0 + (j < 4 ? tx * 4 + j : BN / 2 + tx * 4 + j - 4);
+            float nk = k < kc ? nh[k] : 0.0f;
+            #pragma unroll
+            for (int i = 0; i < 8; i++) {
+                int t = tx * BM + (i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4);
+                float score = nk - 2.0f * acc[i][j];
+                if (k < kc && score < best_s[t]) {
+                    best_s[t] = score;
+                    best_i[t] = k;
+                }
             }
         }
     }
-    if (live) ids[(long) bh * tokens + n] = (uchar) best_k;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int t = lid; t < BM; t += AL * AL) {
+        float s = best_s[t];
+        int k = best_i[t];
+        for (int col = 1; col < AL; col++) {
+            float s2 = best_s[col * BM + t];
+            int k2 = best_i[col * BM + t];
+            if (s2 < s || (s2 == s && k2 < k)) {
+                s = s2;
+                k = k2;
+            }
+        }
+        if (n0 + t < tokens) ids[(long) bh * tokens + n0 + t] = (uchar) k;
+    }
 }
 
 // Number of positions where two id arrays differ: a per-group count, then one integer atomic add
@@ -117,18 +192,35 @@ __kernel void count_changed(__global const uchar* a, __global const uchar* b, lo
 // CHUNK tokens so that many work-items share the scan. Members of a cluster end up in ascending token
 // order: chunk by chunk, and in token order inside a chunk.
 
+// The chunk's ids, copied by the whole work-group into local memory (4-byte aligned there, so that
+// the scans below read 4 ids at a time); returns how many there are.
+inline int stage_chunk(__global const uchar* h, int tokens, int chunk, __local uchar* local_ids) {
+    int start = chunk * CHUNK;
+    int len = min(tokens - start, CHUNK);
+    for (int i = get_local_id(0); i < len; i += get_local_size(0)) {
+        local_ids[i] = h[start + i];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return len;
+}
+
 // Work-item (k, chunk, bh): members of cluster k among the chunk's tokens.
 __kernel void cluster_counts(__global const uchar* ids, int tokens, int kc, __global int* chunk_counts) {
+    __local uchar local_ids[CHUNK] __attribute__((aligned(4)));
     int k = get_global_id(0);
     int chunk = get_global_id(1);
     int bh = get_global_id(2);
     int chunks = get_global_size(1);
+    int len = stage_chunk(ids + (long) bh * tokens, tokens, chunk, local_ids);
     if (k >= kc) return;
-    __global const uchar* h = ids + (long) bh * tokens;
-    int end = min(tokens, (chunk + 1) * CHUNK);
     int count = 0;
-    for (int n = chunk * CHUNK; n < end; n++) {
-        count += h[n] == k ? 1 : 0;
+    int n = 0;
+    for (; n + 4 <= len; n += 4) {
+        uchar4 v = vload4(0, local_ids + n);
+        count += (v.x == k ? 1 : 0) + (v.y == k ? 1 : 0) + (v.z == k ? 1 : 0) + (v.w == k ? 1 : 0);
+    }
+    for (; n < len; n++) {
+        count += local_ids[n] == k ? 1 : 0;
     }
     chunk_counts[((long) bh * kc + k) * chunks + chunk] = count;
 }
@@ -173,30 +265,49 @@ __kernel void chunk_offsets(__global const int* chunk_counts, int kc, int chunks
 // Work-item (k, chunk, bh): writes the chunk's members of cluster k, in token order, to their place.
 __kernel void cluster_members(__global const uchar* ids, int tokens, int kc,
                               __global const int* chunk_offsets, __global int* members) {
+    __local uchar local_ids[CHUNK] __attribute__((aligned(4)));
     int k = get_global_id(0);
     int chunk = get_global_id(1);
     int bh = get_global_id(2);
     int chunks = get_global_size(1);
+    int len = stage_chunk(ids + (long) bh * tokens, tokens, chunk, local_ids);
     if (k >= kc) return;
-    __global const uchar* h = ids + (long) bh * tokens;
     __global int* out = members + (long) bh * tokens + chunk_offsets[((long) bh * kc + k) * chunks + chunk];
-    int end = min(tokens, (chunk + 1) * CHUNK);
+    int first = chunk * CHUNK;
     int j = 0;
-    for (int n = chunk * CHUNK; n < end; n++) {
-        if (h[n] == k) out[j++] = n;
+    int n = 0;
+    for (; n + 4 <= len; n += 4) {
+        uchar4 v = vload4(0, local_ids + n);
+        if (v.x == k) out[j++] = first + n;
+        if (v.y == k) out[j++] = first + n + 1;
+        if (v.z == k) out[j++] = first + n + 2;
+        if (v.w == k) out[j++] = first + n + 3;
+    }
+    for (; n < len; n++) {
+        if (local_ids[n] == k) out[j++] = first + n;
     }
 }
 
-// Semantic-Aware Smoothing (SPEC §4): r = bf16(x - c[ids[n]]), in place allowed. Work-item per element.
-__kernel void subtract(__global const float* x, int tokens, int dim, int kc,
-                                 __global const uchar* ids, __global const float* c,
-                                 __global float* r, long n_elems) {
-    long e = get_global_id(0);
-    if (e >= n_elems) return;
-    long row = e / dim;
-    int d = (int) (e - row * dim);
-    long bh = row / tokens;
-    r[e] = bf16_round(x[e] - c[(bh * kc + ids[row]) * dim + d]);
+// Semantic-Aware Smoothing (SPEC §4): r = bf16(x - c[ids[n]]), in place allowed. Work-item (4 channels,
+// token, head): the token's centroid row is found once, and rows of a multiple of 4 channels move as
+// float4.
+__kernel void subtract(__global const float* x, int tokens, int dim, int kc, __global const uchar* ids,
+                       __global const float* c, __global float* r) {
+    int i = get_global_id(0) * 4;
+    int n = get_global_id(1);
+    int bh = get_global_id(2);
+    if (i >= dim || n >= tokens) return;
+    long row = (long) bh * tokens + n;
+    __global const float* cr = c + ((long) bh * kc + ids[row]) * dim + i;
+    long e = row * dim + i;
+    if ((dim & 3) == 0) {
+        float4 v = vload4(0, x + e) - vload4(0, cr);
+        vstore4((float4) (bf16_round(v.x), bf16_round(v.y), bf16_round(v.z), bf16_round(v.w)), 0, r + e);
+    } else {
+        for (int j = 0; j < min(4, dim - i); j++) {
+            r[e + j] = bf16_round(x[e + j] - cr[j]);
+        }
+    }
 }
 
 // Stores a scale or zero point; returns what the quantizer divides by: the decoded FP8 value
@@ -213,99 +324,165 @@ inline float store_scale(float v, int bf16_scales, __global uchar* out, long blo
     return fp8_decode(code);
 }
 
-// Block quantizer (SPEC §6): one work-item per block of g values; codes as one byte each.
+// Block quantizer and packing (SPEC §6, §6.5), fused with the last stage's smoothing (SPEC §4) when
+// `subtract` is set: a work-group takes `group_rows` whole token rows. (a) It reads them coalesced into
+// local memory, r = bf16(r - c[ids[row]]) when subtracting; (b) one work-item per block of g values
+// finds the scale (and zero) and writes the block's codes, one byte each, to local memory; (c) one
+// work-item per output byte packs the codes MSB-first (rows fill whole bytes, so the group's rows form
+// one bit stream) and writes it coalesced. In (b) work-item b starts its block at channel b % g: the
+// block maximum and minimum do not depend on the order (Java's max/min are order-free, NaN absorbing,
+// -0 below +0; a NaN's payload never reaches the output) and the codes are element-wise, so the
+// rotation only spreads the reads over local memory banks.
 // Kernel division a (/) b is a * (1.0f / b) (SPEC §2.3); rounding is half away from zero, which is
 // OpenCL's round() (SPEC §2.4); NaN gives q = +m, code 2m (symmetric), or code 0 (asymmetric) (SPEC §2.5).
-__kernel void quantize(__global const float* r, int g, int bits, int asym, int bf16_scales,
-                              long n_blocks, __global uchar* codes, __global uchar* scales,
-                              __global uchar* zeros) {
-    long b = get_global_id(0);
-    if (b >= n_blocks) return;
-    __global const float* x = r + b * g;
-    __global uchar* q = codes + b * g;
-    if (!asym) {
-        int m = (1 << (bits - 1)) - 1;
-        float amax = 0.0f;
-        for (int i = 0; i < g; i++) {
-            amax = java_max(amax, fabs(x[i]));
+__kernel void quantize(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
+                       __global const float* c, int dim, int g, int bits, int asym, int bf16_scales,
+                       long rows, int group_rows, __global uchar* packed, __global uchar* scales,
+                       __global uchar* zeros, __local float* v, __local uchar* q, __local int* cbase) {
+    int lid = get_local_id(0);
+    int lsize = get_local_size(0);
+    long row0 = (long) get_group_id(0) * group_rows;
+    int nr = (int) min((long) group_rows, rows - row0);
+    int n = nr * dim;
+    __global const float* rg = r + row0 * dim;
+    if (subtract) {
+        for (int rr = lid; rr < nr; rr += lsize) {
+            long row = row0 + rr;
+            cbase[rr] = (int) ((row / tokens * kc + ids[row]) * dim);
         }
-        float scale = java_max(amax * (1.0f / (float) m), QVG_MIN_SCALE);
-        float s = store_scale(scale, bf16_scales, scales, b);
-        float reciprocal = 1.0f / s;
-        for (int i = 0; i < g; i++) {
-            float y = x[i] * reciprocal;
-            int v = isnan(y) ? m : (int) fmax((float) -m, fmin((float) m, round(y)));
-            q[i] = (uchar) (v + m);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int i = lid; i < n; i += lsize) {
+            int rr = i / dim;
+            v[i] = bf16_round(rg[i] - c[cbase[rr] + i - rr * dim]);
         }
     } else {
-        int qmax = (1 << bits) - 1;
-        float lo = x[0];
-        float hi = x[0];
-        for (int i = 1; i < g; i++) {
-            lo = java_min(lo, x[i]);
-            hi = java_max(hi, x[i]);
+        for (int i = lid; i < n; i += lsize) {
+            v[i] = rg[i];
         }
-        float scale = java_max((hi - lo) * (1.0f / (float) qmax), QVG_MIN_SCALE);
-        float s = store_scale(scale, bf16_scales, scales, b);
-        float z = store_scale(lo, bf16_scales, zeros, b);
-        float reciprocal = 1.0f / s;
-        for (int i = 0; i < g; i++) {
-            float y = (x[i] - z) * reciprocal;
-            q[i] = (uchar) (isnan(y) ? 0 : (int) fmax(0.0f, fmin((float) qmax, round(y))));
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int bpr = dim / g;
+    int nb = nr * bpr;
+    long b0 = row0 * bpr;
+    for (int b = lid; b < nb; b += lsize) {
+        __local const float* x = v + b * g;
+        __local uchar* qb = q + b * g;
+        int first = b % g;
+        if (!asym) {
+            int m = (1 << (bits - 1)) - 1;
+            float amax = 0.0f;
+            for (int i = 0, j = first; i < g; i++, j = j + 1 == g ? 0 : j + 1) {
+                amax = java_max(amax, fabs(x[j]));
+            }
+            float scale = java_max(amax * (1.0f / (float) m), QVG_MIN_SCALE);
+            float s = store_scale(scale, bf16_scales, scales, b0 + b);
+            float reciprocal = 1.0f / s;
+            for (int i = 0, j = first; i < g; i++, j = j + 1 == g ? 0 : j + 1) {
+                float y = x[j] * reciprocal;
+                int code = isnan(y) ? m : (int) fmax((float) -m, fmin((float) m, round(y)));
+                qb[j] = (uchar) (code + m);
+            }
+        } else {
+            int qmax = (1 << bits) - 1;
+            float lo = x[first];
+            float hi = x[first];
+            for (int i = 1, j = first + 1 == g ? 0 : first + 1; i < g; i++, j = j + 1 == g ? 0 : j + 1) {
+                lo = java_min(lo, x[j]);
+                hi = java_max(hi, x[j]);
+            }
+            float scale = java_max((hi - lo) * (1.0f / (float) qmax), QVG_MIN_SCALE);
+            float s = store_scale(scale, bf16_scales, scales, b0 + b);
+            float z = store_scale(lo, bf16_scales, zeros, b0 + b);
+            float reciprocal = 1.0f / s;
+            for (int i = 0, j = first; i < g; i++, j = j + 1 == g ? 0 : j + 1) {
+                float y = (x[j] - z) * reciprocal;
+                qb[j] = (uchar) (isnan(y) ? 0 : (int) fmax(0.0f, fmin((float) qmax, round(y))));
+            }
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int n_bytes = n * bits / 8;
+    __global uchar* out = packed + row0 * (dim * bits / 8);
+    if (8 % bits == 0) {
+        int per_byte = 8 / bits;
+        for (int o = lid; o < n_bytes; o += lsize) {
+            uint byte = 0;
+            for (int j = 0; j < per_byte; j++) {
+                byte = (byte << bits) | q[o * per_byte + j];
+            }
+            out[o] = (uchar) byte;
+        }
+    } else {
+        for (int o = lid; o < n_bytes; o += lsize) {
+            uint byte = 0;
+            for (int j = 0; j < 8; j++) {
+                int p = o * 8 + j;
+                int i = p / bits;
+                byte = (byte << 1) | ((q[i] >> (bits - 1 - (p - i * bits))) & 1u);
+            }
+            out[o] = (uchar) byte;
         }
     }
 }
 
-// Packing (SPEC §6.5): each row's codes as one MSB-first bit stream. Work-item per output byte.
-__kernel void pack(__global const uchar* codes, int dim, int bits, long n_bytes,
-                         __global uchar* packed) {
-    long o = get_global_id(0);
-    if (o >= n_bytes) return;
-    int row_bytes = dim * bits / 8;
-    long row = o / row_bytes;
-    int first_bit = (int) (o - row * row_bytes) * 8;
-    __global const uchar* c = codes + row * dim;
-    uint byte = 0;
-    for (int j = 0; j < 8; j++) {
-        int p = first_bit + j;
-        int i = p / bits;
-        int within = p - i * bits;
-        byte = (byte << 1) | ((c[i] >> (bits - 1 - within)) & 1u);
-    }
-    packed[o] = (uchar) byte;
-}
-
-// Dequantization (SPEC §7): the residual (code - m)*s or code*s + z in fp32, plus the centroid of
-// stage 1, 2, ... in that order in fp32, one bf16 rounding. Work-item per element.
+// Dequantization (SPEC §7), fused: the residual (code - m)*s or code*s + z in fp32, plus the centroid of
+// stage 1, 2, ... in that order in fp32, one bf16 rounding. Work-item (8 channels, token, head): the
+// token's centroid rows are found once per stage, and rows of a multiple of 8 channels read the
+// centroids and write the result as 16-byte vectors.
 // ids [stages][heads*tokens], centroids [stages][heads*kc*dim] bf16.
 __kernel void dequantize(__global const uchar* packed, __global const uchar* scales,
                          __global const uchar* zeros, __global const uchar* ids,
-                         __global const ushort* centroids, int tokens, int dim, int g, int bits,
-                         int asym, int bf16_scales, int kc, int stages, long n_elems,
-                         __global ushort* out) {
-    long e = get_global_id(0);
-    if (e >= n_elems) return;
-    long row = e / dim;
-    int i = (int) (e - row * dim);
-    long rows = n_elems / dim;
+                         __global const ushort* centroids, int heads, int tokens, int dim, int g, int bits,
+                         int asym, int bf16_scales, int kc, int stages, __global ushort* out) {
+    int i0 = get_global_id(0) * 8;
+    int n = get_global_id(1);
+    int bh = get_global_id(2);
+    if (i0 >= dim || n >= tokens) return;
+    long row = (long) bh * tokens + n;
+    long rows = (long) heads * tokens;
+    int count = min(8, dim - i0);
+    int wide = (dim & 7) == 0;
     // Code i of the row's MSB-first bit stream.
     __global const uchar* p = packed + row * (dim * bits / 8);
-    int first = i * bits;
-    uint window = ((uint) p[first >> 3] << 8) | (((first + bits - 1) >> 3) != (first >> 3) ? p[(first >> 3) + 1] : 0u);
-    int code = (int) ((window >> (16 - bits - (first & 7))) & ((1u << bits) - 1u));
-    long block = row * (dim / g) + i / g;
-    float scale = load_scale(scales, block, bf16_scales);
-    float acc;
-    if (asym) {
-        acc = (float) code * scale + load_scale(zeros, block, bf16_scales);
-    } else {
-        acc = (float) (code - ((1 << (bits - 1)) - 1)) * scale;
+    float acc[8];
+    #pragma unroll
+    for (int j = 0; j < 8; j++) {
+        int i = i0 + j;
+        if (j < count) {
+            int first = i * bits;
+            uint window = ((uint) p[first >> 3] << 8)
+                    | (((first + bits - 1) >> 3) != (first >> 3) ? p[(first >> 3) + 1] : 0u);
+            int code = (int) ((window >> (16 - bits - (first & 7))) & ((1u << bits) - 1u));
+            long block = row * (dim / g) + i / g;
+            float scale = load_scale(scales, block, bf16_scales);
+            acc[j] = asym ? (float) code * scale + load_scale(zeros, block, bf16_scales)
+                          : (float) (code - ((1 << (bits - 1)) - 1)) * scale;
+        }
     }
-    long heads = rows / tokens;
-    long bh = row / tokens;
     for (int t = 0; t < stages; t++) {
         int k = ids[t * rows + row];
-        acc += bf16_value(centroids[((t * heads + bh) * kc + k) * dim + i]);
+        __global const ushort* cr = centroids + (((long) t * heads + bh) * kc + k) * dim + i0;
+        if (wide) {
+            ushort8 cv = vload8(0, cr);
+            acc[0] += bf16_value(cv.s0); acc[1] += bf16_value(cv.s1);
+            acc[2] += bf16_value(cv.s2); acc[3] += bf16_value(cv.s3);
+            acc[4] += bf16_value(cv.s4); acc[5] += bf16_value(cv.s5);
+            acc[6] += bf16_value(cv.s6); acc[7] += bf16_value(cv.s7);
+        } else {
+            #pragma unroll
+            for (int j = 0; j < 8; j++) {
+                if (j < count) acc[j] += bf16_value(cr[j]);
+            }
+        }
     }
-    out[e] = bf16_bits(acc);
+    __global ushort* o = out + row * dim + i0;
+    if (wide) {
+        vstore8((ushort8) (bf16_bits(acc[0]), bf16_bits(acc[1]), bf16_bits(acc[2]), bf16_bits(acc[3]),
+                           bf16_bits(acc[4]), bf16_bits(acc[5]), bf16_bits(acc[6]), bf16_bits(acc[7])), 0, o);
+    } else {
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            if (j < count) o[j] = bf16_bits(acc[j]);
+        }
+    }
 }

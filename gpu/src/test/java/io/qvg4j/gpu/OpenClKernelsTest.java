@@ -47,10 +47,13 @@ class OpenClKernelsTest {
     @Test
     void normsAndAssignment() {
         Random r = new Random(SEED);
-        for (int trial = 0; trial < 6; trial++) {
-            int dim = 4 + r.nextInt(60);
-            int kc = 1 + r.nextInt(40);
-            int tokens = 1 + r.nextInt(150);
+        for (int trial = 0; trial < 8; trial++) {
+            // The last two trials span several token and centroid tiles of the assignment and a
+            // channel count that is no multiple of its slice (DeviceKernels.ASSIGN_SIDE, ASSIGN_SLICE).
+            boolean large = trial >= 6;
+            int dim = large ? 17 + r.nextInt(120) : 4 + r.nextInt(60);
+            int kc = large ? 129 + r.nextInt(128) : 1 + r.nextInt(40);
+            int tokens = large ? 300 + r.nextInt(300) : 1 + r.nextInt(150);
             float[] x = Inputs.values(r.nextLong(), tokens, dim, 1 + r.nextInt(16), 1);
             float[] c = new float[kc * dim];
             for (int k = 0; k < kc; k++) {
