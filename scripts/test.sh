@@ -34,3 +34,9 @@ mvn -B -pl kernels-simd,property-tests -am verify -Dsurefire.extraArgs=-XX:MaxVe
 echo "== 3/3: without --add-modules jdk.incubator.vector (the scalar fallback)"
 mvn -B -pl kernels-simd,property-tests -am verify -Dtest.vector.flag= -Dqvg4j.require=reference \
   -Dtest='io.qvg4j.simd.**' -Dsurefire.failIfNoSpecifiedTests=false
+
+# The examples as users run them: the Java one against qvg4j installed into a private Maven repository
+# (never ~/.m2; needs Maven Central), the Python one with NumPy through ./qvg.
+echo "== examples: examples/java/run.sh and examples/python/roundtrip.py"
+examples/java/run.sh
+python3 examples/python/roundtrip.py
