@@ -81,6 +81,7 @@ public final class QuantizeCommand implements Callable<Integer> {
             progress.begin("reading " + input.getFileName());
             loaded = TensorFiles.load(input, tensor, chosen);
             KvTensor x = loaded.tensor();
+            config.requireCompatible(x.name(), x.dim());
             if (!force) {
                 refuseWasteful(x, config, loaded.layout(), chosen == null);
             }

@@ -11,8 +11,11 @@ import io.qvg4j.quant.ScaleFormat;
  * bf16 scales ({@code --scale-format bf16}) keep.
  */
 record ScaleRange(long blocks, long underflow, long saturated) {
-    /** Above this share of blocks the quantize command warns. */
-    static final double WARN_SHARE = 0.01;
+    /**
+     * Above this share of blocks the quantize command warns. Real keys have a few: conformance/city_a_k.npy
+     * 1.9 % (subnormal scales of near-zero residual blocks, harmless); a tensor of magnitude 1e−6 has 91 %.
+     */
+    static final double WARN_SHARE = 0.05;
 
     static ScaleRange of(QuantizedSpan span) {
         if (span.config().scaleFormat() != ScaleFormat.FP8_E4M3) {
