@@ -88,9 +88,42 @@ class FileCasesTest {
             assertTrue(i.out().lines().anyMatch(l -> l.matches("  pos +(I64|int64) +\\[4\\] +not quantizable: not a floating-point tensor")), i.out());
             assertTrue(i.out().lines().anyMatch(l -> l.matches("  k +(F32|float32) +\\[2, 64, 32\\]")), i.out());
             assertTrue(i.out().lines().anyMatch(l -> l.matches("  lr +(F64|float64) +\\[\\] +not quantizable: 0-D.*")), i.out());
-            CliRun v = CliRun.of(args(SMALL, "verify", "--input", in.toString(), "--tensor", "k", "--official", npz.toString()));
-            assertFalse(v.err().contains("dtype"), "the verify input is read: " + v.err());
         }
+        // verify: an input and an official file that both hold tensors of other dtypes next to theirs.
+        Path qkv = dir.resolve("k.qkv");
+        ok(args(SMALL, "quantize", st.toString(), "--tensor", "k", "-o", qkv.toString()));
+        Path deq = dir.resolve("deq.safetensors");
+        ok("dequantize", qkv.toString(), "--tensor", "deq", "-o", deq.toString());
+        Map<String, NpyArray> official = new LinkedHashMap<>(Safetensors.read(deq));
+        official.put("step", NpyArray.ofInt64("step", new long[] {3}));
+        official.put("lr", NpyArray.ofFloat64("lr", new double[] {1e-4}));
+        Safetensors.write(deq, official, Map.of());
+        CliRun v = ok(args(SMALL, "verify", "--input", st.toString(), "--tensor", "k", "--official", deq.toString(), "--exact"));
+        assertTrue(v.out().strip().endsWith("PASS"), v.out());
+    }
+
+    @Test
+    void aStaleTemporaryFileOfAKilledRunIsRemovedAndNamed() throws IOException {
+        Path in = dir.resolve("k.npy");
+        Npy.write(in, NpyArray.ofFloat32("k", gaussian(1), H, S, D));
+        long dead = ProcessHandle.current().pid();
+        while (ProcessHandle.of(++dead).isPresent()) {
+            // a process id nobody runs, as a SIGKILLed run leaves it
+        }
+        Path stale = Files.write(dir.resolve(".k.qkv." + dead + ".9c1f.tmp"), new byte[1000]);
+        CliRun r = ok(args(SMALL, "quantize", in.toString(), "-o", dir.resolve("k.qkv").toString()));
+        assertTrue(r.err().contains("qvg: removed " + stale + ", a temporary file left by a killed run"), r.err());
+        assertFalse(Files.exists(stale));
+    }
+
+    @Test
+    void anUnreadableInputSaysPermissionDenied() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeFalse("root".equals(System.getProperty("user.name")),
+                "root reads every file; FileErrors.named's mapping is tested in formats' AtomicFileTest");
+        Path in = dir.resolve("k.npy");
+        Npy.write(in, NpyArray.ofFloat32("k", gaussian(1), H, S, D));
+        assertTrue(in.toFile().setReadable(false, false));
+        fails(in + ": permission denied", "inspect", in.toString());
     }
 
     @Test
@@ -144,7 +177,7 @@ class FileCasesTest {
         Npy.write(f, NpyArray.ofFloat32("k", gaussian(1), H, S, D));
         Path out = dir.resolve("k.qkv");
         // Default Kc = 256 > S = 64.
-        fails("S = 64 tokens is below Kc = 256 centroids", "quantize", f.toString(), "-o", out.toString());
+        fails("S = 64 tokens is below Kc = 256 centroids", "quantize", f.toString(), "--group-size", "16", "-o", out.toString());
         // Kc = 64 = S but T = 4 stages of 64x32 bf16 centroid tables outweigh the 2x64x32 bf16 tensor.
         fails("would not be smaller than bf16", "quantize", f.toString(), "--centroids", "64", "--stages", "4",
                 "--group-size", "16", "-o", out.toString());
