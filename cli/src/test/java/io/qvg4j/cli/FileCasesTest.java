@@ -76,7 +76,6 @@ class FileCasesTest {
         m.put("amax", NpyArray.ofFloat8E4M3("amax", new byte[] {0x40}, 1));
         Path st = dir.resolve("cache.safetensors");
         Safetensors.write(st, m, Map.of());
-        // An I16 tensor too, which qvg4j does not read at all: patched into the header by name length.
         Path npz = dir.resolve("cache.npz");
         Map<String, NpyArray> z = new LinkedHashMap<>(m);
         z.remove("amax"); // NumPy has no float8
