@@ -38,3 +38,9 @@ mvn -B -pl kernels-simd,property-tests -am verify -Dtest.vector.flag= -Dqvg4j.re
 # The quality report in a real browser: every figure must load, no script error (qvg report, Chromium headless).
 echo "== report: qvg report rendered by headless Chromium"
 "$root/scripts/report-check.sh" "$root/target/report"
+
+# The examples as users run them: the Java one against qvg4j installed into a private Maven repository
+# (never ~/.m2; needs Maven Central), the Python one with NumPy through ./qvg.
+echo "== examples: examples/java/run.sh and examples/python/roundtrip.py"
+examples/java/run.sh
+python3 examples/python/roundtrip.py

@@ -141,7 +141,7 @@ class FileCommandsTest {
         assertEquals(0, CliRun.of("quantize", in.toString(), "--tensor", "k", "--group-size", "16", "--centroids", "8",
                 "-o", qkv.toString()).exit());
         Path official = Files.createDirectory(dir.resolve("official"));
-        assertEquals(0, CliRun.of("dequantize", qkv.toString(), "-o", official.resolve("deq.npy").toString()).exit());
+        assertEquals(0, CliRun.of("dequantize", qkv.toString(), "--dtype", "bf16", "-o", official.resolve("deq.npy").toString()).exit());
         CliRun v = CliRun.of("verify", "--input", in.toString(), "--tensor", "k", "--official", official.toString(),
                 "--group-size", "16", "--centroids", "8", "--exact");
         assertEquals(0, v.exit(), v.out() + v.err());
