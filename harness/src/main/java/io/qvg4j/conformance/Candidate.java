@@ -225,13 +225,13 @@ public final class Candidate {
                     itersGiven[s] = true;
                 }
             }
+            if (a.containsKey("zeros") && !cfg.asymmetric()) {
+                throw error("holds zero points ('zeros'), which only the asymmetric quantizer has: pass --asymmetric");
+            }
             byte[] packed = packed();
             int[] codes = codes();
             byte[] scales = scales("scales");
             byte[] zeros = scales("zeros");
-            if (zeros != null && !cfg.asymmetric()) {
-                throw error("holds zero points ('zeros'), which only the asymmetric quantizer has: pass --asymmetric");
-            }
             DeqType deqType = null;
             int[] deq = null;
             NpyArray d = take("deq");

@@ -568,9 +568,12 @@ public final class Verifier {
 
     /** [b,h,s] of token row b·H·S + h·S + s. */
     static long[] rowCoordinates(KvTensor x, long row) {
-        long s = row % x.tokens();
-        long bh = row / x.tokens();
-        return new long[] {bh / x.heads(), bh % x.heads(), s};
+        return rowCoordinates(x.heads(), x.tokens(), row);
+    }
+
+    static long[] rowCoordinates(int heads, int tokens, long row) {
+        long bh = row / tokens;
+        return new long[] {bh / heads, bh % heads, row % tokens};
     }
 
     static String row(KvTensor x, long row) {
@@ -578,8 +581,12 @@ public final class Verifier {
     }
 
     static long[] elementCoordinates(KvTensor x, long i) {
-        long[] r = rowCoordinates(x, i / x.dim());
-        return new long[] {r[0], r[1], r[2], i % x.dim()};
+        return elementCoordinates(x.heads(), x.tokens(), x.dim(), i);
+    }
+
+    static long[] elementCoordinates(int heads, int tokens, int dim, long i) {
+        long[] r = rowCoordinates(heads, tokens, i / dim);
+        return new long[] {r[0], r[1], r[2], i % dim};
     }
 
     /** [stage,b,h,k,d] of centroid value i of stage t. */
