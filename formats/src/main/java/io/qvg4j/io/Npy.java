@@ -41,17 +41,91 @@ public final class Npy {
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
-    /** What a header declares: the data starts {@code prefix + headerLength} bytes into the file. */
-    private record Header(NpyDtype dtype, long[] shape, int dataOffset, int dataBytes) {}
+    /**
+     * What a header declares: the data starts {@code dataOffset} bytes into the file; {@code dtype} is null
+     * (and {@code dataBytes} −1) when qvg4j does not read {@code descr}.
+     */
+    private record Header(String descr, NpyDtype dtype, long[] shape, int dataOffset, long dataBytes) {
+        NpyArray array(String name, ByteBuffer data) {
+            return new NpyArray(name, dtype, shape, data);
+        }
 
-    /** Reads one {@code .npy} file by mapping it; the returned array's data is a read-only view of the file. */
+        TensorEntry entry(String key, String name, ByteBuffer data) {
+            return dtype == null ? new TensorEntry(key, descr, shape, null, unsupported(descr))
+                    : TensorEntry.of(key, dtypeLabel(dtype), array(name, data));
+        }
+
+        Header requireReadable(String name) {
+            if (dtype == null) {
+                throw new InvalidInputException(name + ": " + unsupported(descr));
+            }
+            if (dataBytes > Integer.MAX_VALUE - 8) {
+                throw new InvalidInputException(name + ": array of " + dataBytes + " bytes is too large (at most 2 GiB per array)");
+            }
+            return this;
+        }
+    }
+
+    /** How inspect and errors name a NumPy dtype. */
+    static String dtypeLabel(NpyDtype t) {
+        return t == NpyDtype.UINT16 ? "uint16 (bf16 bits)" : t.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private static String unsupported(String descr) {
+        return "dtype '" + descr + "' is not read by qvg4j (uint8, uint16 = bf16 bits, int32, int64, float16, float32, "
+                + "float64, little-endian)";
+    }
+
+    /**
+     * Reads one {@code .npy} file: the header is read, the data region mapped (so a file of any size works
+     * as long as the array itself is below 2 GiB); the array's data is a read-only view of the file.
+     */
     public static NpyArray read(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size > Integer.MAX_VALUE) {
-                throw new InvalidInputException(file + ": " + size + " bytes; .npy files over 2 GiB are not supported");
+            Header h = header(ch, file.toString()).requireReadable(file.toString());
+            return h.array(file.toString(), ch.map(FileChannel.MapMode.READ_ONLY, h.dataOffset, h.dataBytes));
+        }
+    }
+
+    /** The file's one array as listed: readable or not. */
+    static TensorEntry entry(Path file, String key) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            Header h = header(ch, file.toString());
+            if (h.dtype == null) {
+                return h.entry(key, file.toString(), null);
             }
-            return parse(ch.map(FileChannel.MapMode.READ_ONLY, 0, size), file.toString());
+            h.requireReadable(file.toString());
+            return h.entry(key, file.toString(), ch.map(FileChannel.MapMode.READ_ONLY, h.dataOffset, h.dataBytes));
+        }
+    }
+
+    /** Reads and checks the header of a file; the data it declares must be present. */
+    private static Header header(FileChannel ch, String name) throws IOException {
+        long size = ch.size();
+        ByteBuffer prefix = ByteBuffer.allocate((int) Math.min(size, 12));
+        readFully(ch, prefix, 0);
+        byte[] start = prefix.array();
+        int headerLength = headerLength(start, name);
+        int lenBytes = start[6] == 1 ? 2 : 4;
+        if (8L + lenBytes + headerLength > size) {
+            throw new InvalidInputException(name + ": truncated .npy header");
+        }
+        ByteBuffer headerBytes = ByteBuffer.allocate(headerLength);
+        readFully(ch, headerBytes, 8 + lenBytes);
+        Header h = header(start[6], headerBytes.array(), lenBytes, name);
+        long available = size - h.dataOffset;
+        if (h.dtype != null && h.dataBytes > available) {
+            throw new InvalidInputException(name + ": truncated: header declares " + h.dataBytes
+                    + " data bytes, file holds " + available);
+        }
+        return h;
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer into, long at) throws IOException {
+        while (into.hasRemaining()) {
+            if (ch.read(into, at + into.position()) < 0) {
+                throw new java.io.EOFException();
+            }
         }
     }
 
@@ -68,41 +142,79 @@ public final class Npy {
         }
         byte[] headerBytes = new byte[headerLength];
         buf.get(buf.position() + 8 + lenBytes, headerBytes);
-        Header h = header(start[6], headerBytes, lenBytes, name);
+        Header h = header(start[6], headerBytes, lenBytes, name).requireReadable(name);
         long available = buf.remaining() - (long) h.dataOffset;
         if (h.dataBytes > available) {
             throw new InvalidInputException(name + ": truncated: header declares " + h.dataBytes
                     + " data bytes, file holds " + available);
         }
-        ByteBuffer data = buf.slice(buf.position() + h.dataOffset, h.dataBytes);
-        return new NpyArray(name, h.dtype, h.shape, data);
+        return h.array(name, buf.slice(buf.position() + h.dataOffset, (int) h.dataBytes));
     }
 
-    /** Reads every member of a {@code .npz} archive, keyed by name without the {@code .npy} suffix. */
+    /** Reads every member of a {@code .npz} archive of a dtype qvg4j reads, keyed by name without {@code .npy}. */
     public static Map<String, NpyArray> readNpz(Path file) throws IOException {
         Map<String, NpyArray> out = new LinkedHashMap<>();
-        try (ZipFile zip = new ZipFile(file.toFile())) {
+        for (TensorEntry e : listNpz(file)) {
+            if (e.readable()) {
+                out.put(e.name(), e.array());
+            }
+        }
+        return out;
+    }
+
+    /** Every member of a {@code .npz} archive, readable or not, each member's CRC-32 checked. */
+    public static List<TensorEntry> listNpz(Path file) throws IOException {
+        List<TensorEntry> out = new ArrayList<>();
+        withNpz(file, zip -> {
+            java.util.Set<String> seen = new java.util.HashSet<>();
             for (ZipEntry e : java.util.Collections.list(zip.entries())) {
                 if (e.isDirectory()) {
                     continue;
                 }
-                String key = e.getName().endsWith(".npy") ? e.getName().substring(0, e.getName().length() - 4) : e.getName();
-                if (out.containsKey(key)) {
+                String key = memberKey(e);
+                if (!seen.add(key)) {
                     throw new InvalidInputException(file + ": member '" + key + "' appears twice");
                 }
-                // Deflate expands at most 1032:1, so a member claiming more is lying; with this bound no
-                // member can make the reader allocate more than its compressed bytes justify.
-                if (e.getSize() < 0 || (e.getMethod() == ZipEntry.DEFLATED && e.getSize() > 1032 * e.getCompressedSize() + 1024)) {
-                    throw new InvalidInputException(file + ":" + e.getName() + ": member size " + e.getSize()
-                            + " is unknown or impossible for " + e.getCompressedSize() + " compressed bytes");
-                }
-                try (InputStream in = zip.getInputStream(e)) {
-                    out.put(key, read(in, file + ":" + e.getName(), e.getSize()));
-                } catch (java.util.zip.ZipException | java.io.EOFException ex) {
-                    // A member whose compressed stream is cut short or corrupt: bad input, not an I/O failure.
-                    throw new InvalidInputException(file + ":" + e.getName() + ": corrupt archive member (" + ex.getMessage() + ")");
+                out.add(member(zip, e, file));
+            }
+            return null;
+        });
+        return out;
+    }
+
+    /** One member of a {@code .npz} archive (only that member is read), or null when there is none of that name. */
+    public static TensorEntry readNpzMember(Path file, String key) throws IOException {
+        return withNpz(file, zip -> {
+            ZipEntry found = null;
+            for (ZipEntry e : java.util.Collections.list(zip.entries())) {
+                if (!e.isDirectory() && memberKey(e).equals(key)) {
+                    if (found != null) {
+                        throw new InvalidInputException(file + ": member '" + key + "' appears twice");
+                    }
+                    found = e;
                 }
             }
+            return found == null ? null : member(zip, found, file);
+        });
+    }
+
+    /** The names of an archive's members, without reading them. */
+    public static List<String> npzNames(Path file) throws IOException {
+        return withNpz(file, zip -> java.util.Collections.list(zip.entries()).stream()
+                .filter(e -> !e.isDirectory()).map(Npy::memberKey).toList());
+    }
+
+    private static String memberKey(ZipEntry e) {
+        return e.getName().endsWith(".npy") ? e.getName().substring(0, e.getName().length() - 4) : e.getName();
+    }
+
+    private interface ZipAction<T> {
+        T apply(ZipFile zip) throws IOException;
+    }
+
+    private static <T> T withNpz(Path file, ZipAction<T> action) throws IOException {
+        try (ZipFile zip = new ZipFile(file.toFile())) {
+            return action.apply(zip);
         } catch (java.util.zip.ZipException | java.io.EOFException | IllegalArgumentException e) {
             // ZipFile reports malformed archives with these: a damaged directory, one that runs past the end
             // of the file, undecodable entry names.
@@ -111,7 +223,31 @@ public final class Npy {
             }
             throw new InvalidInputException(file + ": not a readable .npz archive (" + e.getMessage() + ")");
         }
-        return out;
+    }
+
+    private static TensorEntry member(ZipFile zip, ZipEntry e, Path file) throws IOException {
+        String name = file + ":" + e.getName();
+        // Deflate expands at most 1032:1, so a member claiming more is lying; with this bound no
+        // member can make the reader allocate more than its compressed bytes justify.
+        if (e.getSize() < 0 || (e.getMethod() == ZipEntry.DEFLATED && e.getSize() > 1032 * e.getCompressedSize() + 1024)) {
+            throw new InvalidInputException(name + ": member size " + e.getSize()
+                    + " is unknown or impossible for " + e.getCompressedSize() + " compressed bytes");
+        }
+        // java.util.zip checks no CRC of a stored member (and NumPy's reader does), so it is checked here.
+        CRC32 crc = new CRC32();
+        TensorEntry entry;
+        try (InputStream in = new java.util.zip.CheckedInputStream(zip.getInputStream(e), crc)) {
+            entry = readEntry(in, name, memberKey(e), e.getSize());
+            in.transferTo(OutputStream.nullOutputStream());
+        } catch (java.util.zip.ZipException | java.io.EOFException ex) {
+            // A member whose compressed stream is cut short or corrupt: bad input, not an I/O failure.
+            throw new InvalidInputException(name + ": corrupt archive member (" + ex.getMessage() + ")");
+        }
+        if (e.getCrc() != -1 && crc.getValue() != e.getCrc()) {
+            throw new InvalidInputException(name + ": bad CRC-32 (archive says " + String.format("%08x", e.getCrc())
+                    + ", the member's bytes give " + String.format("%08x", crc.getValue()) + ")");
+        }
+        return entry;
     }
 
     /**
@@ -121,6 +257,15 @@ public final class Npy {
      *                  this is rejected before anything is allocated
      */
     public static NpyArray read(InputStream in, String name, long available) throws IOException {
+        TensorEntry e = readEntry(in, name, name, available);
+        if (!e.readable()) {
+            throw new InvalidInputException(name + ": " + e.unreadable());
+        }
+        return e.array();
+    }
+
+    /** Reads an array from a stream; one of a dtype qvg4j does not read is listed with its data skipped. */
+    private static TensorEntry readEntry(InputStream in, String name, String key, long available) throws IOException {
         byte[] start = in.readNBytes(8);
         if (start.length == 8 && Arrays.equals(start, 0, 6, MAGIC, 0, 6) && (start[6] >= 1 && start[6] <= 3)) {
             start = Arrays.copyOf(start, 8 + (start[6] == 1 ? 2 : 4));
@@ -135,16 +280,20 @@ public final class Npy {
             throw new InvalidInputException(name + ": truncated .npy header");
         }
         Header h = header(start[6], headerBytes, start.length - 8, name);
+        if (h.dtype == null) {
+            return h.entry(key, name, null);
+        }
+        h.requireReadable(name);
         if (available >= 0 && (long) h.dataOffset + h.dataBytes > available) {
             throw new InvalidInputException(name + ": truncated: header declares " + h.dataBytes + " data bytes, file holds "
                     + Math.max(0, available - h.dataOffset));
         }
         // readNBytes grows its buffer as data arrives, so a lying header cannot force a large allocation.
-        byte[] data = in.readNBytes(h.dataBytes);
+        byte[] data = in.readNBytes((int) h.dataBytes);
         if (data.length < h.dataBytes) {
             throw new InvalidInputException(name + ": truncated: " + data.length + " of " + h.dataBytes + " data bytes present");
         }
-        return new NpyArray(name, h.dtype, h.shape, ByteBuffer.wrap(data));
+        return h.entry(key, name, ByteBuffer.wrap(data));
     }
 
     /** The header length field of the magic + version + length prefix ({@code start}: 10 or 12 bytes). */
@@ -170,16 +319,14 @@ public final class Npy {
 
     private static Header header(int major, byte[] headerBytes, int lenBytes, String name) {
         String header = new String(headerBytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-        NpyDtype dtype = parseDtype(header, name);
+        String descr = parseDescr(header, name);
+        NpyDtype dtype = NpyDtype.of(descr);
         long[] shape = parseShape(header, name);
-        long bytes = elementCount(shape, name) * dtype.size();
-        if (bytes > Integer.MAX_VALUE - 8) {
-            throw new InvalidInputException(name + ": array of " + bytes + " bytes is too large");
-        }
-        return new Header(dtype, shape, 8 + lenBytes + headerBytes.length, (int) bytes);
+        long count = elementCount(shape, name);
+        return new Header(descr, dtype, shape, 8 + lenBytes + headerBytes.length, dtype == null ? -1 : count * dtype.size());
     }
 
-    private static NpyDtype parseDtype(String header, String name) {
+    private static String parseDescr(String header, String name) {
         Matcher fortran = FORTRAN.matcher(header);
         if (!fortran.find()) {
             throw new InvalidInputException(name + ": .npy header lacks 'fortran_order'");
@@ -191,12 +338,7 @@ public final class Npy {
         if (!descr.find()) {
             throw new InvalidInputException(name + ": .npy header lacks 'descr'");
         }
-        NpyDtype dtype = NpyDtype.of(descr.group(1));
-        if (dtype == null) {
-            throw new InvalidInputException(name + ": dtype '" + descr.group(1)
-                    + "' is not supported (uint8, uint16 = bf16 bits, int32, float16, float32, little-endian)");
-        }
-        return dtype;
+        return descr.group(1);
     }
 
     private static long[] parseShape(String header, String name) {
@@ -242,6 +384,9 @@ public final class Npy {
 
     /** The complete {@code .npy} image (format 1.0) of an array, as NumPy writes it: header padded to 64 bytes. */
     public static byte[] encode(NpyArray a) {
+        if (a.dtype().descr() == null) {
+            throw new InvalidInputException(a.name() + ": NumPy has no dtype for " + a.dtype() + "; a .npy file cannot hold it");
+        }
         StringBuilder shape = new StringBuilder("(");
         for (int i = 0; i < a.shape().length; i++) {
             shape.append(a.shape()[i]).append(a.shape().length == 1 ? "," : i + 1 < a.shape().length ? ", " : "");

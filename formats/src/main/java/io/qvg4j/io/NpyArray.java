@@ -19,7 +19,7 @@ public record NpyArray(String name, NpyDtype dtype, long[] shape, ByteBuffer dat
         data = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         if (Npy.elementCount(shape, name) * dtype.size() != data.remaining()) {
             throw new InvalidInputException(name + ": " + data.remaining() + " data bytes do not fill shape "
-                    + Arrays.toString(shape) + " of " + dtype.descr());
+                    + Arrays.toString(shape) + " of " + dtype);
         }
     }
 
@@ -49,6 +49,23 @@ public record NpyArray(String name, NpyDtype dtype, long[] shape, ByteBuffer dat
         return new NpyArray(name, NpyDtype.FLOAT32, shape, b);
     }
 
+    public static NpyArray ofInt64(String name, long[] values, long... shape) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        b.asLongBuffer().put(values);
+        return new NpyArray(name, NpyDtype.INT64, shape, b);
+    }
+
+    public static NpyArray ofFloat64(String name, double[] values, long... shape) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        b.asDoubleBuffer().put(values);
+        return new NpyArray(name, NpyDtype.FLOAT64, shape, b);
+    }
+
+    /** FP8 E4M3FN codes, one byte each (SPEC §6.2). */
+    public static NpyArray ofFloat8E4M3(String name, byte[] codes, long... shape) {
+        return new NpyArray(name, NpyDtype.FLOAT8_E4M3, shape, ByteBuffer.wrap(codes.clone()));
+    }
+
     /** The raw little-endian bytes. */
     public byte[] bytes() {
         byte[] out = new byte[data.remaining()];
@@ -70,7 +87,7 @@ public record NpyArray(String name, NpyDtype dtype, long[] shape, ByteBuffer dat
 
     private void requireDtype(NpyDtype expected) {
         if (dtype != expected) {
-            throw new InvalidInputException(name + ": dtype " + dtype.descr() + ", expected " + expected.descr());
+            throw new InvalidInputException(name + ": dtype " + dtype + ", expected " + expected);
         }
     }
 
@@ -100,6 +117,50 @@ public record NpyArray(String name, NpyDtype dtype, long[] shape, ByteBuffer dat
         requireDtype(NpyDtype.INT32);
         int[] out = new int[Math.toIntExact(elementCount())];
         data.asIntBuffer().get(out);
+        return out;
+    }
+
+    public long[] asInt64() {
+        requireDtype(NpyDtype.INT64);
+        long[] out = new long[Math.toIntExact(elementCount())];
+        data.asLongBuffer().get(out);
+        return out;
+    }
+
+    public double[] asFloat64() {
+        requireDtype(NpyDtype.FLOAT64);
+        double[] out = new double[Math.toIntExact(elementCount())];
+        data.asDoubleBuffer().get(out);
+        return out;
+    }
+
+    /** The FP8 E4M3FN codes of a {@code F8_E4M3} tensor. */
+    public byte[] asFloat8E4M3() {
+        requireDtype(NpyDtype.FLOAT8_E4M3);
+        byte[] out = new byte[Math.toIntExact(elementCount())];
+        data.duplicate().get(out);
+        return out;
+    }
+
+    /**
+     * Integer data as int, from int32 or int64 (PyTorch's index dtype); an int64 value outside the int
+     * range is an error.
+     */
+    public int[] asIndices() {
+        if (dtype == NpyDtype.INT32) {
+            return asInt32();
+        }
+        if (dtype != NpyDtype.INT64) {
+            throw new InvalidInputException(name + ": dtype " + dtype + ", expected INT32 or INT64");
+        }
+        long[] wide = asInt64();
+        int[] out = new int[wide.length];
+        for (int i = 0; i < wide.length; i++) {
+            if (wide[i] != (int) wide[i]) {
+                throw new InvalidInputException(name + ": element " + i + " = " + wide[i] + " is outside the int32 range");
+            }
+            out[i] = (int) wide[i];
+        }
         return out;
     }
 

@@ -30,7 +30,10 @@ public final class Qkv {
 
     /** First 8 bytes: a non-ASCII byte, the name, and the CR LF SUB LF trap for text-mode transfers. */
     static final byte[] MAGIC = {(byte) 0x89, 'Q', 'K', 'V', 0x0D, 0x0A, 0x1A, 0x0A};
-    public static final int VERSION = 1;
+    /** The newest version this code reads and writes; it reads every older one (FORMAT.md, Versions). */
+    public static final int VERSION = 2;
+    /** Longest tensor name stored, in UTF-8 bytes. */
+    static final int MAX_NAME = 1024;
     static final int FILE_HEADER = 16;
     static final int CONF_BYTES = 32;
     static final int SHAPE_BYTES = 16;
@@ -42,7 +45,32 @@ public final class Qkv {
      * @param seed         the seed the initial indices were drawn from, or null when not known
      * @param initIndices  the k-means initial indices {@code [T][B·H][Kc]}, or null when not stored
      */
-    public record Contents(QuantizedSpan span, Long seed, int[][][] initIndices) {}
+    public record Contents(QuantizedSpan span, Long seed, int[][][] initIndices, Source source) {
+        /** A container without its source (written as version 1). */
+        public Contents(QuantizedSpan span, Long seed, int[][][] initIndices) {
+            this(span, seed, initIndices, null);
+        }
+
+        /** The format version this content is written as: 1 unless it has a source to record. */
+        public int version() {
+            return source == null ? 1 : 2;
+        }
+    }
+
+    /**
+     * Where a span came from, so that dequantizing gives the tensor back as it was: its name in the input
+     * file and the layout (and so the rank) of its axes there.
+     */
+    public record Source(String name, TensorLayout layout) {
+        public Source {
+            java.util.Objects.requireNonNull(layout, "layout");
+            int bytes = name.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes == 0 || bytes > MAX_NAME) {
+                throw new InvalidInputException("tensor name '" + name + "': " + bytes + " UTF-8 bytes, a .qkv stores 1.."
+                        + MAX_NAME);
+            }
+        }
+    }
 
     // ---- writing ----
 
@@ -73,6 +101,11 @@ public final class Qkv {
         sections.add(section("CONF", conf.array()));
         sections.add(section("SHAP", le(SHAPE_BYTES).putInt(s.batch()).putInt(s.heads()).putInt(s.tokens())
                 .putInt(s.dim()).array()));
+        if (c.source() != null) {
+            byte[] name = c.source().name().getBytes(StandardCharsets.UTF_8);
+            sections.add(section("SRC_", le(8 + name.length).put((byte) c.source().layout().code()).put(new byte[3])
+                    .putInt(name.length).put(name).array()));
+        }
         ByteBuffer iter = le(4 * cfg.stages());
         for (int it : s.iterations()) {
             iter.putInt(it);
@@ -104,7 +137,8 @@ public final class Qkv {
         if (cfg.asymmetric()) {
             sections.add(section("ZERO", s.zeros()));
         }
-        ByteBuffer header = le(FILE_HEADER).put(MAGIC).putShort((short) VERSION).putShort((short) sections.size());
+        requireFinite(s, "writing a .qkv");
+        ByteBuffer header = le(FILE_HEADER).put(MAGIC).putShort((short) c.version()).putShort((short) sections.size());
         header.putInt(crc(header.array(), 0, 12));
         out.write(header.array());
         for (byte[] sec : sections) {
@@ -133,12 +167,45 @@ public final class Qkv {
     // ---- reading ----
 
     public static Contents read(Path file) throws IOException {
+        FileErrors.requireReadable(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size > Integer.MAX_VALUE) {
                 throw new InvalidInputException(file + ": " + size + " bytes; .qkv files over 2 GiB are not supported");
             }
             return parse(ch.map(FileChannel.MapMode.READ_ONLY, 0, size), file.toString());
+        } catch (InvalidInputException e) {
+            throw e;
+        } catch (IOException e) {
+            throw FileErrors.named(file, e);
+        }
+    }
+
+    /**
+     * Throws unless every centroid, scale and zero point is finite. The quantizer never stores a non-finite
+     * one from a finite input (SPEC §3.5 requires finite inputs), and a container holding one would
+     * dequantize to NaN, so a CRC-valid file with one is rejected like any other inconsistency.
+     */
+    static void requireFinite(QuantizedSpan s, String where) {
+        QuantConfig cfg = s.config();
+        for (int t = 0; t < s.centroids().length; t++) {
+            short[] cent = s.centroids()[t];
+            for (int i = 0; i < cent.length; i++) {
+                if (io.qvg4j.numeric.Bf16.isNonFinite(cent[i])) {
+                    int d = s.dim(), kc = cfg.centroids();
+                    throw new InvalidInputException(where + ": non-finite centroid " + io.qvg4j.numeric.Bf16.toFloat(cent[i])
+                            + " at stage " + t + ", head " + i / (kc * d) + ", centroid " + i / d % kc + ", channel " + i % d);
+                }
+            }
+        }
+        long blocks = (long) s.headCount() * s.tokens() * cfg.blocksPerRow(s.dim());
+        for (int b = 0; b < blocks; b++) {
+            if (!Float.isFinite(s.scale(b))) {
+                throw new InvalidInputException(where + ": non-finite scale " + s.scale(b) + " of block " + b);
+            }
+            if (cfg.asymmetric() && !Float.isFinite(s.zero(b))) {
+                throw new InvalidInputException(where + ": non-finite zero point " + s.zero(b) + " of block " + b);
+            }
         }
     }
 
@@ -171,8 +238,8 @@ public final class Qkv {
                 throw bad("not a .qkv file (bad magic)");
             }
             int version = buf.getShort(8) & 0xFFFF;
-            if (version != VERSION) {
-                throw bad("unknown .qkv format version " + version + " (this reader knows version " + VERSION + ")");
+            if (version < 1 || version > VERSION) {
+                throw bad("unknown .qkv format version " + version + " (this reader knows versions 1 to " + VERSION + ")");
             }
             int sectionCount = buf.getShort(10) & 0xFFFF;
             byte[] fileHeader = new byte[12];
@@ -204,7 +271,7 @@ public final class Qkv {
                 throw bad("inconsistent config: " + e.getMessage());
             }
             boolean hasInit = (flags & FLAG_INIT) != 0;
-            int expectedSections = 7 + (hasInit ? 1 : 0) + (config.asymmetric() ? 1 : 0);
+            int expectedSections = 7 + (version >= 2 ? 1 : 0) + (hasInit ? 1 : 0) + (config.asymmetric() ? 1 : 0);
             if (sectionCount != expectedSections) {
                 throw bad("size mismatch: header lists " + sectionCount + " sections, the config implies " + expectedSections);
             }
@@ -219,6 +286,7 @@ public final class Qkv {
                 throw bad("inconsistent config: " + e.getMessage());
             }
             int heads = (int) (b * h), tokens = (int) s, dim = (int) d;
+            Source source = version >= 2 ? source() : null;
 
             ByteBuffer iter = section("ITER", 4L * t);
             int[] iterations = new int[t];
@@ -272,7 +340,46 @@ public final class Qkv {
             }
             QuantizedSpan span = new QuantizedSpan(config, (int) b, (int) h, tokens, dim, ids, cent, packed, scales,
                     zeros, iterations);
-            return new Contents(span, (flags & FLAG_SEED) != 0 ? seed : null, init);
+            try {
+                requireFinite(span, "inconsistent content");
+            } catch (InvalidInputException e) {
+                throw bad(e.getMessage());
+            }
+            return new Contents(span, (flags & FLAG_SEED) != 0 ? seed : null, init, source);
+        }
+
+        /** The SRC_ section (version 2): layout code, 3 zero bytes, u32 name length, the name in UTF-8. */
+        private Source source() {
+            int at = buf.position();
+            if (buf.remaining() < 12 + 8) {
+                throw bad("truncated: section SRC_ header missing at byte " + at);
+            }
+            long nameLength = buf.getInt(at + 12 + 4) & 0xFFFF_FFFFL;
+            boolean isSource = buf.getInt(at) == ByteBuffer.wrap("SRC_".getBytes(StandardCharsets.US_ASCII))
+                    .order(ByteOrder.LITTLE_ENDIAN).getInt();
+            if (isSource && (nameLength == 0 || nameLength > MAX_NAME)) {
+                throw bad("inconsistent config: source tensor name of " + nameLength + " bytes (1.." + MAX_NAME + ")");
+            }
+            ByteBuffer src = section("SRC_", 8 + nameLength);
+            int layoutCode = src.get() & 0xFF;
+            TensorLayout layout = TensorLayout.ofCode(layoutCode);
+            if (layout == null || src.get() != 0 || src.get() != 0 || src.get() != 0) {
+                throw bad("inconsistent config: source layout " + layoutCode + " (0 bhsd, 1 bshd, 2 hsd; then 3 zero bytes)");
+            }
+            src.getInt();
+            byte[] name = new byte[(int) nameLength];
+            src.get(name);
+            String decoded;
+            try {
+                decoded = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(name)).toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw bad("inconsistent config: the source tensor name is not valid UTF-8");
+            }
+            try {
+                return new Source(decoded, layout);
+            } catch (InvalidInputException e) {
+                throw bad("inconsistent config: " + e.getMessage());
+            }
         }
 
         /**

@@ -2,113 +2,185 @@ package io.qvg4j.io;
 
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.numeric.Fp16;
+import io.qvg4j.numeric.Fp8E4M3;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ShortBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** Tensor files by extension ({@code .npy}, {@code .npz}, {@code .safetensors}) and their conversion to {@link KvTensor}. */
 public final class TensorFiles {
     private TensorFiles() {}
 
-    /** A K or V span taken from a file, with a note on any conversion (empty when the data was bf16 already). */
-    public record Loaded(KvTensor tensor, String sourceDtype, String conversion) {}
+    /**
+     * A K or V span taken from a file, with a note on any conversion (empty when the data was bf16 already).
+     *
+     * @param layout how the file ordered the axes; the span itself is always [B,H,S,D]
+     */
+    public record Loaded(KvTensor tensor, String sourceDtype, String conversion, TensorLayout layout) {}
 
     public static boolean isTensorFile(Path file) {
         String n = file.getFileName().toString();
         return n.endsWith(".npy") || n.endsWith(".npz") || n.endsWith(".safetensors");
     }
 
-    /** Every tensor in the file, by name ({@code .npy}: one, named after the file). */
-    public static Map<String, NpyArray> readAll(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new InvalidInputException(file + ": no such file");
-        }
-        String n = file.getFileName().toString();
+    /** Every tensor the file lists, of a dtype qvg4j reads or not ({@code .npy}: one, named after the file). */
+    public static List<TensorEntry> list(Path file) throws IOException {
+        String n = requireTensorFile(file);
         if (n.endsWith(".npy")) {
-            Map<String, NpyArray> one = new LinkedHashMap<>();
-            one.put(n.substring(0, n.length() - 4), Npy.read(file));
-            return one;
+            return List.of(Npy.entry(file, npyName(file)));
         }
-        if (n.endsWith(".npz")) {
-            return Npy.readNpz(file);
+        return n.endsWith(".npz") ? Npy.listNpz(file) : Safetensors.list(file);
+    }
+
+    /** Every tensor of the file of a dtype qvg4j reads, by name; the others are left out. */
+    public static Map<String, NpyArray> readAll(Path file) throws IOException {
+        Map<String, NpyArray> out = new LinkedHashMap<>();
+        for (TensorEntry e : list(file)) {
+            if (e.readable()) {
+                out.put(e.name(), e.array());
+            }
         }
-        if (n.endsWith(".safetensors")) {
-            return Safetensors.read(file);
+        return out;
+    }
+
+    /**
+     * The tensor {@code name} of the file, or its only tensor when name is null; of a {@code .npz} archive
+     * only that member is read. One of a dtype qvg4j does not read is an error naming the dtype.
+     */
+    public static TensorEntry read(Path file, String name) throws IOException {
+        String n = requireTensorFile(file);
+        TensorEntry e;
+        if (n.endsWith(".npz") && name != null) {
+            e = Npy.readNpzMember(file, name);
+            if (e == null) {
+                throw new InvalidInputException(file + ": no tensor '" + name + "'; it holds " + Npy.npzNames(file));
+            }
+        } else {
+            List<TensorEntry> all = list(file);
+            List<String> names = all.stream().map(TensorEntry::name).toList();
+            if (name != null) {
+                e = all.stream().filter(t -> t.name().equals(name)).findFirst().orElseThrow(() ->
+                        new InvalidInputException(file + ": no tensor '" + name + "'; it holds " + names));
+            } else if (all.size() == 1) {
+                e = all.get(0);
+            } else {
+                throw new InvalidInputException(file + ": holds " + all.size() + " tensors " + names
+                        + "; choose one with --tensor");
+            }
         }
-        throw new InvalidInputException(file + ": unknown tensor file type; use .npy, .npz or .safetensors");
+        if (!e.readable()) {
+            throw new InvalidInputException(file + ": tensor '" + e.name() + "': " + e.unreadable());
+        }
+        return e;
+    }
+
+    private static String npyName(Path file) {
+        String n = file.getFileName().toString();
+        return n.substring(0, n.length() - 4);
+    }
+
+    /** The file name, after checking the file is a regular tensor file (see {@link FileErrors#requireReadable}). */
+    private static String requireTensorFile(Path file) throws IOException {
+        FileErrors.requireReadable(file);
+        String n = file.getFileName().toString();
+        if (!isTensorFile(file)) {
+            throw new InvalidInputException(file + ": unknown tensor file type; use .npy, .npz or .safetensors");
+        }
+        return n;
     }
 
     /** The dtype's name in the file's own vocabulary. */
     public static String dtypeName(Path file, NpyDtype t) {
-        return file.getFileName().toString().endsWith(".safetensors") ? Safetensors.dtypeName(t)
-                : t == NpyDtype.UINT16 ? "uint16 (bf16 bits)" : t.name().toLowerCase(java.util.Locale.ROOT);
+        return file.getFileName().toString().endsWith(".safetensors") ? Safetensors.dtypeName(t) : Npy.dtypeLabel(t);
+    }
+
+    /** {@link #load(Path, String, TensorLayout)} with the layout the tensor's rank implies. */
+    public static Loaded load(Path file, String name) throws IOException {
+        return load(file, name, null);
     }
 
     /**
-     * The tensor {@code name} of the file (or its only tensor when name is null) as a KV span: shape
-     * [B,H,S,D] or [H,S,D] (B = 1); bf16 (uint16 in NumPy files) taken as is, F16 and F32 rounded to bf16
-     * to nearest even (SPEC §2.1).
+     * The tensor {@code name} of the file (or its only tensor when name is null) as a KV span. The layout
+     * (null: {@link TensorLayout#defaultFor} the rank) orders the axes; the span is [B,H,S,D]. bf16 (uint16
+     * in NumPy files) is taken as is; F16, F32, F8_E4M3 and F64 are rounded to bf16 to nearest even
+     * (SPEC §2.1; every F16 and F8_E4M3 value is exact in F32, and F64 is rounded once, directly).
      */
-    public static Loaded load(Path file, String name) throws IOException {
-        Map<String, NpyArray> all = readAll(file);
-        NpyArray a;
-        if (name != null) {
-            a = all.get(name);
-            if (a == null) {
-                throw new InvalidInputException(file + ": no tensor '" + name + "'; it holds " + all.keySet());
-            }
-        } else if (all.size() == 1) {
-            name = all.keySet().iterator().next();
-            a = all.get(name);
-        } else {
-            throw new InvalidInputException(file + ": holds " + all.size() + " tensors " + all.keySet()
-                    + "; choose one with --tensor");
-        }
-        return toKv(a, name, dtypeName(file, a.dtype()));
+    public static Loaded load(Path file, String name, TensorLayout layout) throws IOException {
+        TensorEntry e = read(file, name);
+        return toKv(e.array(), e.name(), e.dtype(), layout);
     }
 
-    static Loaded toKv(NpyArray a, String name, String dtypeName) {
+    static Loaded toKv(NpyArray a, String name, String dtypeName, TensorLayout layout) {
+        if (!a.dtype().isFloatingPoint()) {
+            throw new InvalidInputException(a.name() + ": dtype " + dtypeName
+                    + " is not a floating-point tensor (need bf16/uint16, float16, float32, float64 or F8_E4M3)");
+        }
         long[] s = a.shape();
-        long[] bhsd = switch (s.length) {
-            case 4 -> s;
-            case 3 -> new long[] {1, s[0], s[1], s[2]};
-            default -> throw new InvalidInputException(a.name() + ": shape " + Arrays.toString(s)
-                    + " is not [B,H,S,D] or [H,S,D]");
+        TensorLayout l = layout != null ? layout : TensorLayout.defaultFor(s.length);
+        if (s.length != l.rank()) {
+            throw new InvalidInputException(a.name() + ": shape " + Arrays.toString(s) + (layout == null
+                    ? " is not [B,H,S,D] or [H,S,D] (for [B,S,H,D] give --layout bshd)"
+                    : " is not " + l.axes() + " as --layout " + l + " needs"));
+        }
+        long[] bhsd = switch (l) {
+            case BHSD -> s;
+            case BSHD -> new long[] {s[0], s[2], s[1], s[3]};
+            case HSD -> new long[] {1, s[0], s[1], s[2]};
         };
         KvTensor.checkShape(a.name(), bhsd[0], bhsd[1], bhsd[2], bhsd[3]);
         short[] bits = new short[Math.toIntExact(a.elementCount())];
-        String conversion = switch (a.dtype()) {
-            case UINT16 -> {
-                a.data().asShortBuffer().get(bits);
-                yield "";
-            }
-            case FLOAT16 -> {
-                ShortBuffer in = a.data().asShortBuffer();
-                for (int i = 0; i < bits.length; i++) {
-                    bits[i] = Bf16.fromFloat(Fp16.toFloat(in.get(i)));
-                }
-                yield dtypeName + " rounded to bf16 (round to nearest even)";
-            }
-            case FLOAT32 -> {
-                ByteBuffer in = a.data();
-                for (int i = 0; i < bits.length; i++) {
-                    bits[i] = Bf16.fromFloat(in.getFloat(4 * i));
-                }
-                yield dtypeName + " rounded to bf16 (round to nearest even)";
-            }
-            case UINT8, INT32 -> throw new InvalidInputException(a.name() + ": dtype " + dtypeName
-                    + " is not a floating-point tensor (need bf16/uint16, float16 or float32)");
-        };
+        ByteBuffer in = a.data();
+        for (int i = 0; i < bits.length; i++) {
+            bits[i] = switch (a.dtype()) {
+                case UINT16 -> in.getShort(2 * i);
+                case FLOAT16 -> Bf16.fromFloat(Fp16.toFloat(in.getShort(2 * i)));
+                case FLOAT32 -> Bf16.fromFloat(in.getFloat(4 * i));
+                case FLOAT64 -> bf16(in.getDouble(8 * i));
+                case FLOAT8_E4M3 -> Bf16.fromFloat(Fp8E4M3.decode(in.get(i)));
+                default -> throw new AssertionError(a.dtype());
+            };
+        }
+        if (l == TensorLayout.BSHD) {
+            bits = bshdToBhsd(bits, (int) bhsd[0], (int) bhsd[1], (int) bhsd[2], (int) bhsd[3]);
+        }
+        String conversion = a.dtype() == NpyDtype.UINT16 ? "" : dtypeName + " rounded to bf16 (round to nearest even)";
         return new Loaded(new KvTensor(name, (int) bhsd[0], (int) bhsd[1], (int) bhsd[2], (int) bhsd[3], bits),
-                dtypeName, conversion);
+                dtypeName, conversion, l);
+    }
+
+    /**
+     * A double rounded to bf16, ties to even, in one rounding: the double is first rounded to float with
+     * round-to-odd (truncate, then set the last bit when inexact), which keeps every bit the second
+     * rounding needs because float carries more than two bits beyond bf16's eight (SPEC §2.1).
+     */
+    static short bf16(double d) {
+        float f = (float) d;
+        if (Double.isNaN(d) || Float.isInfinite(f) || (double) f == d) {
+            return Bf16.fromFloat(f);
+        }
+        if (Math.abs((double) f) > Math.abs(d)) {
+            f = Math.nextAfter(f, 0.0);
+        }
+        return Bf16.fromFloat(Float.intBitsToFloat(Float.floatToRawIntBits(f) | 1));
+    }
+
+    private static short[] bshdToBhsd(short[] src, int b, int h, int s, int d) {
+        short[] out = new short[src.length];
+        for (int ib = 0; ib < b; ib++) {
+            for (int is = 0; is < s; is++) {
+                for (int ih = 0; ih < h; ih++) {
+                    System.arraycopy(src, ((ib * s + is) * h + ih) * d, out, ((ib * h + ih) * s + is) * d, d);
+                }
+            }
+        }
+        return out;
     }
 
     /** Writes a span as bf16 [B,H,S,D]: a {@code .npy} of uint16 bit patterns or a {@code .safetensors} BF16 tensor. */

@@ -101,8 +101,8 @@ class QkvTest {
         magic[1] = 'X';
         assertMessage(() -> Qkv.parse(ByteBuffer.wrap(magic), "q"), "bad magic");
         byte[] version = full.clone();
-        version[8] = 2;
-        assertMessage(() -> Qkv.parse(ByteBuffer.wrap(version), "q"), "unknown .qkv format version 2");
+        version[8] = 3;
+        assertMessage(() -> Qkv.parse(ByteBuffer.wrap(version), "q"), "unknown .qkv format version 3");
         byte[] trailing = Arrays.copyOf(full, full.length + 1);
         assertMessage(() -> Qkv.parse(ByteBuffer.wrap(trailing), "q"), "size mismatch: 1 bytes after the last section");
         // Flip one payload byte of each section: the CRC names it.
@@ -140,6 +140,60 @@ class QkvTest {
         CRC32C crc = new CRC32C();
         crc.update(out, conf, 12 + Qkv.CONF_BYTES);
         ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN).putInt(conf + 12 + Qkv.CONF_BYTES, (int) crc.getValue());
+        return out;
+    }
+
+    @Test
+    void version2KeepsTheSourceNameAndLayoutAndVersion1StaysVersion1() throws IOException {
+        Qkv.Contents c = sample(SYM);
+        byte[] v1 = Qkv.encode(c);
+        assertEquals(1, ByteBuffer.wrap(v1).order(ByteOrder.LITTLE_ENDIAN).getShort(8), "no source: version 1 bytes");
+        for (TensorLayout layout : TensorLayout.values()) {
+            Qkv.Contents withSource = new Qkv.Contents(c.span(), c.seed(), c.initIndices(), new Qkv.Source("k_cache.ünï", layout));
+            byte[] v2 = Qkv.encode(withSource);
+            ByteBuffer b = ByteBuffer.wrap(v2).order(ByteOrder.LITTLE_ENDIAN);
+            assertEquals(2, b.getShort(8));
+            int src = Qkv.FILE_HEADER + 12 + Qkv.CONF_BYTES + 4 + 12 + Qkv.SHAPE_BYTES + 4;
+            assertEquals("SRC_", new String(v2, src, 4, java.nio.charset.StandardCharsets.US_ASCII));
+            Qkv.Contents back = Qkv.parse(b, "v2");
+            assertEquals(withSource.source(), back.source());
+            assertArrayEquals(v2, Qkv.encode(back), "re-encoding is byte-identical");
+            // Everything but the SRC_ section and the header is the version-1 file.
+            int srcLength = 12 + 8 + "k_cache.ünï".getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 4;
+            assertArrayEquals(Arrays.copyOfRange(v1, src, v1.length), Arrays.copyOfRange(v2, src + srcLength, v2.length));
+        }
+        assertMessage(() -> new Qkv.Source("", TensorLayout.BHSD), "a .qkv stores 1..1024");
+    }
+
+    @Test
+    void nonFiniteCentroidsAndScalesAreRejected() throws IOException {
+        for (QuantConfig cfg : new QuantConfig[] {SYM, ASYM}) {
+            byte[] full = Qkv.encode(sample(cfg));
+            // A centroid set to +inf (bf16 0x7F80), CRC fixed up: checksum-valid, content impossible.
+            assertMessage(() -> Qkv.parse(ByteBuffer.wrap(withSection(full, "CENT", 6, new byte[] {(byte) 0x80, 0x7F})), "q"),
+                    "non-finite centroid Infinity at stage 0, head 0, centroid 0, channel 3");
+            byte[] nan = cfg.scaleFormat() == ScaleFormat.FP8_E4M3 ? new byte[] {0x7F} : new byte[] {(byte) 0xC0, 0x7F};
+            assertMessage(() -> Qkv.parse(ByteBuffer.wrap(withSection(full, "SCAL", 0, nan)), "q"), "non-finite scale NaN of block 0");
+            if (cfg.asymmetric()) {
+                assertMessage(() -> Qkv.parse(ByteBuffer.wrap(withSection(full, "ZERO", 2, nan)), "q"),
+                        "non-finite zero point NaN of block 1");
+            }
+        }
+    }
+
+    /** The image with bytes of section {@code tag}'s payload from {@code offset} replaced and its CRC recomputed. */
+    private static byte[] withSection(byte[] full, String tag, int offset, byte[] value) {
+        byte[] out = full.clone();
+        ByteBuffer b = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+        int at = Qkv.FILE_HEADER;
+        while (!new String(out, at, 4, java.nio.charset.StandardCharsets.US_ASCII).equals(tag)) {
+            at += 12 + (int) b.getLong(at + 4) + 4;
+        }
+        int len = (int) b.getLong(at + 4);
+        System.arraycopy(value, 0, out, at + 12 + offset, value.length);
+        CRC32C crc = new CRC32C();
+        crc.update(out, at, 12 + len);
+        b.putInt(at + 12 + len, (int) crc.getValue());
         return out;
     }
 }
