@@ -245,7 +245,7 @@ public final class Candidate {
                     case UINT16 -> DeqType.BF16;
                     case FLOAT16 -> DeqType.F16;
                     case FLOAT32 -> DeqType.F32;
-                    default -> throw error("deq has dtype " + d.dtype().descr() + "; give bf16 (uint16 bits), float16 or float32");
+                    default -> throw error("deq has dtype " + dtype(d) + "; give bf16 (uint16 bits), float16 or float32");
                 };
                 for (int i = 0; i < deq.length; i++) {
                     deq[i] = deqType == DeqType.F32 ? b.getInt(4 * i) : b.getShort(2 * i) & 0xFFFF;
@@ -295,7 +295,12 @@ public final class Candidate {
                         out[i] = b.getInt(4 * i);
                     }
                 }
-                default -> throw error(name + " has dtype " + v.dtype().descr() + "; give an integer array");
+                case INT64 -> {
+                    for (int i = 0; i < n; i++) {
+                        out[i] = b.getLong(8 * i);
+                    }
+                }
+                default -> throw error(name + " has dtype " + dtype(v) + "; give an integer array (uint8, int32 or int64)");
             }
             return out;
         }
@@ -374,7 +379,7 @@ public final class Candidate {
                         }
                     }
                 }
-                default -> throw error(name + " has dtype " + v.dtype().descr() + "; give bf16 (uint16 bits) or float32");
+                default -> throw error(name + " has dtype " + dtype(v) + "; give bf16 (uint16 bits) or float32");
             }
             return out;
         }
@@ -385,7 +390,7 @@ public final class Candidate {
                 return null;
             }
             if (v.dtype() != NpyDtype.UINT8) {
-                throw error("packed has dtype " + v.dtype().descr() + "; packed codes are bytes (uint8); give one code per "
+                throw error("packed has dtype " + dtype(v) + "; packed codes are bytes (uint8); give one code per "
                         + "element as 'codes' instead");
             }
             long elements = rows * x.dim();
@@ -432,9 +437,10 @@ public final class Candidate {
                 return null;
             }
             ScaleFormat f = cfg.scaleFormat();
-            int size = v.dtype() == NpyDtype.UINT8 ? 1 : v.dtype() == NpyDtype.UINT16 ? 2 : -1;
+            // float8_e4m3fn holds the FP8 codes themselves, as uint8 does.
+            int size = v.dtype() == NpyDtype.UINT8 || v.dtype() == NpyDtype.FLOAT8_E4M3 ? 1 : v.dtype() == NpyDtype.UINT16 ? 2 : -1;
             if (size < 0) {
-                throw error(name + " has dtype " + v.dtype().descr() + "; give FP8 E4M3 codes as uint8, or bf16 (uint16 bits)");
+                throw error(name + " has dtype " + dtype(v) + "; give FP8 E4M3 codes as uint8 or float8_e4m3fn, or bf16 (uint16 bits)");
             }
             if (size != f.bytes()) {
                 throw error(size == 2
@@ -453,6 +459,10 @@ public final class Candidate {
             }
             return v.bytes();
         }
+    }
+
+    private static String dtype(NpyArray v) {
+        return v.dtype().name().toLowerCase(java.util.Locale.ROOT);
     }
 
     /** Codes of the packed bytes, one per element (SPEC §6.5). */
