@@ -86,6 +86,7 @@ public final class VectorSuite {
         List<Vector> v = new ArrayList<>();
         quantizerVectors(v);
         smoothingAndDequantizationVectors(v);
+        cancellingStages(v);
         kmeansVectors(v);
         return v;
     }
@@ -132,9 +133,11 @@ public final class VectorSuite {
             }
         }
         // Saturated residuals: a finite input minus a given centroid overflows bf16 to ±inf (SPEC §2.1, §2.5, §4).
-        for (boolean asym : new boolean[] {false, true}) {
-            String id = "quant-inf-residual-" + (asym ? "asym" : "sym");
-            QuantConfig c = cfg(2, 16, 1, 2, asym, ScaleFormat.FP8_E4M3, 1, 1e-4f);
+        for (int variant = 0; variant < 4; variant++) {
+            boolean asym = variant % 2 == 1;
+            ScaleFormat format = variant < 2 ? ScaleFormat.FP8_E4M3 : ScaleFormat.BF16;
+            String id = "quant-inf-residual-" + (asym ? "asym" : "sym") + (variant < 2 ? "" : "-bf16");
+            QuantConfig c = cfg(2, 16, 1, 2, asym, format, 1, 1e-4f);
             SyntheticData r = new SyntheticData(seedOf(id));
             short[] x = r.tokens(B * H, S, D, 16, 1, 2, 0.5, 0, 0);
             byte[] ids = new byte[B * H * S];
@@ -150,8 +153,9 @@ public final class VectorSuite {
                     }
                 }
             }
-            out.add(downstream(id, "§2.5", flags(c, "inf-residual"), c, new KvTensor(id, B, H, S, D, x), new byte[][] {ids},
-                    new short[][] {cent}));
+            // With bf16 scales an infinite scale is stored: (code − m)·inf, the subtraction in integers (SPEC §7).
+            out.add(downstream(id, variant < 2 ? "§2.5" : "§7", flags(c, "inf-residual"), c, new KvTensor(id, B, H, S, D, x),
+                    new byte[][] {ids}, new short[][] {cent}));
         }
     }
 
@@ -181,6 +185,36 @@ public final class VectorSuite {
                         List<String> f = flags(c, t == 1 ? "smoothing" : "stage-order");
                         out.add(downstream(id, t == 1 ? "§4" : "§7", f, c, new KvTensor(id, B, H, S, D, x), ids, cent));
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * Stages that cancel: ±2^24 in the first two stages, small tables after. The fp32 sum of §7 then depends
+     * on its order: (r + 2^24) − 2^24 loses r where (r + c₃) − 2^24 + 2^24 keeps part of it.
+     */
+    private static void cancellingStages(List<Vector> out) {
+        for (int t : new int[] {3, 4}) {
+            for (boolean asym : new boolean[] {false, true}) {
+                for (int bits : new int[] {2, 8}) {
+                    String id = String.format(Locale.ROOT, "given-cancelling-t%d-int%d-%s", t, bits, asym ? "asym" : "sym");
+                    QuantConfig c = cfg(bits, 16, t, 2, asym, ScaleFormat.FP8_E4M3, 1, 1e-4f);
+                    SyntheticData r = new SyntheticData(seedOf(id));
+                    short[] x = r.tokens(B * H, S, D, 16, 1, 3, 0.5, 0, 0);
+                    byte[][] ids = new byte[t][B * H * S];
+                    short[][] cent = new short[t][B * H * 2 * D];
+                    for (int st = 0; st < t; st++) {
+                        for (int i = 0; i < ids[st].length; i++) {
+                            ids[st][i] = (byte) r.below(2);
+                        }
+                        for (int i = 0; i < cent[st].length; i++) {
+                            float v = st == 0 ? 0x1p24f : st == 1 ? -0x1p24f : (float) (0.75 * r.gaussian());
+                            cent[st][i] = Bf16.fromFloat(i / D % 2 == 0 ? v : (float) r.gaussian());
+                        }
+                    }
+                    out.add(downstream(id, "§7", flags(c, "stage-order", "cancelling-stages"), c, new KvTensor(id, B, H, S, D, x),
+                            ids, cent));
                 }
             }
         }
@@ -258,20 +292,72 @@ public final class VectorSuite {
             SyntheticData r = new SyntheticData(seedOf(id));
             short[] x = new short[B * H * S * D];
             for (int e = 0; e < x.length; e++) {
-                x[e] = Bf16.fromFloat((float) ((1.0 + (e / D) % 3 * 0.5) * 1e18 * (1 + 0.01 * r.gaussian())));
+                x[e] = Bf16.fromFloat((float) ((1.0 + (e / D) % 3 * 0.5) * (1.6e18 + 0.6e18 * i) * (1 + 0.01 * r.gaussian())));
             }
             QuantConfig c = base.withCentroids(3 + i).withMaxIters(2);
             out.add(pipeline(id, "§3.2", flags(c, "score-overflow"), c, new KvTensor(id, B, H, S, D, x)));
         }
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
             String id = "subnormal-products-" + i;
             SyntheticData r = new SyntheticData(seedOf(id));
-            short[] x = new short[B * H * S * D];
+            int s = 64;
+            short[] x = new short[B * H * s * D];
             for (int e = 0; e < x.length; e++) {
-                x[e] = Bf16.fromFloat((float) (1e-20 * (1 + (e / D) % 4) * (1 + 0.3 * r.gaussian())));
+                x[e] = Bf16.fromFloat((float) ((1e-20 + 2e-20 * i) * (1 + (e / D) % 4) * (1 + 0.3 * r.gaussian())));
             }
-            QuantConfig c = base.withCentroids(3 + i).withMaxIters(2);
-            out.add(pipeline(id, "§3.2", flags(c, "subnormal-products"), c, new KvTensor(id, B, H, S, D, x)));
+            QuantConfig c = base.withCentroids(8 + 4 * i).withMaxIters(2);
+            out.add(pipeline(id, "§3.2", flags(c, "subnormal-products"), c, new KvTensor(id, B, H, s, D, x)));
+        }
+        // Huge tokens (3·10^20) against small ones whose products alternate −3·10^38, +5·10^38, −5·10^38, …: a product
+        // alone overflows, the fused running sum stays finite (2·10^38), so only FMA chains give a finite dot (SPEC §3.2).
+        for (int i = 0; i < 4; i++) {
+            String id = "fma-overflow-" + i;
+            SyntheticData r = new SyntheticData(seedOf(id));
+            short[] x = new short[B * H * S * D];
+            for (int row = 0; row < B * H * S; row++) {
+                boolean huge = r.coin();
+                for (int d = 0; d < D; d++) {
+                    float v = huge ? 3e20f : d == 0 ? -1e18f : (d % 2 == 1 ? 1.6667e18f : -1.6667e18f);
+                    x[row * D + d] = Bf16.fromFloat(v * (float) (1 + 0.02 * r.uniform()));
+                }
+            }
+            QuantConfig c = base.withCentroids(3 + i).withMaxIters(1 + i % 2);
+            out.add(pipeline(id, "§3.2", flags(c, "fma-overflow"), c, new KvTensor(id, B, H, S, D, x)));
+        }
+        // One large channel shared by every token, the clusters told apart by the small ones: the summation order
+        // over d decides what survives (SPEC §3.2: d = 0, 1, … in that order).
+        for (int i = 0; i < 4; i++) {
+            String id = "dot-order-dynamic-range-" + i;
+            SyntheticData r = new SyntheticData(seedOf(id));
+            short[] x = new short[B * H * S * D];
+            float[] centres = new float[2 * D];
+            for (int k = 0; k < centres.length; k++) {
+                centres[k] = (float) (0.5 * r.gaussian());
+            }
+            for (int row = 0; row < B * H * S; row++) {
+                int k = r.below(2);
+                x[row * D] = Bf16.fromFloat(4096f * (1 + i));
+                for (int d = 1; d < D; d++) {
+                    x[row * D + d] = Bf16.fromFloat((float) (centres[k * D + d] + 0.1 * r.gaussian()));
+                }
+            }
+            QuantConfig c = base.withCentroids(2 + i).withMaxIters(2);
+            out.add(pipeline(id, "§3.2", flags(c, "dynamic-range"), c, new KvTensor(id, B, H, S, D, x)));
+        }
+        // Cluster sums whose float rounding would differ from the double's: 1024, 4, then fourteen 2^-15, each below
+        // half a float ulp of 1028; the mean 64.25 + ε rounds up to bf16 64.5 where 64.25 would tie to 64 (SPEC §3.3).
+        for (int i = 0; i < 2; i++) {
+            String id = "update-double-sum-" + i;
+            short[] x = new short[B * H * S * D];
+            for (int row = 0; row < B * H * S; row++) {
+                int n = row % S;
+                for (int d = 0; d < D; d++) {
+                    float v = n == 0 ? 1024f : n == 1 ? 4f : 0x1p-15f;
+                    x[row * D + d] = Bf16.fromFloat(StrictMath.scalb(v, d % 5 - 2 * i) * (d % 2 == 0 ? 1 : -1));
+                }
+            }
+            QuantConfig c = base.withCentroids(1).withMaxIters(1 + i);
+            out.add(pipeline(id, "§3.3", flags(c, "tie"), c, new KvTensor(id, B, H, S, D, x)));
         }
         // A centroid sum that overflows: an infinite residual (T = 1), then inf − inf = NaN inside a block (T = 2).
         for (int t = 1; t <= 2; t++) {
