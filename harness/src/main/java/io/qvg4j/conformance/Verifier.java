@@ -2,6 +2,7 @@ package io.qvg4j.conformance;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.qvg4j.algorithm.BlockQuantizer;
 import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.algorithm.KMeans;
 import io.qvg4j.algorithm.Smoothing;
@@ -30,7 +31,8 @@ import java.util.Locale;
  *       against qvg4j's deterministic k-means (SPEC §3) run on your residual of the stage before; with
  *       {@link KMeansMode#OWN} (an independent k-means) statistically: id agreement reported, and the
  *       reconstruction error against the input within a tolerance of qvg4j's own pipeline (SPEC §11);</li>
- *   <li>downstream (codes, scales, zero points) exactly, recomputed from your ids and centroids (SPEC §4–§6);</li>
+ *   <li>downstream (codes, scales, zero points) exactly, recomputed from your ids and centroids (SPEC §4–§6) by the
+ *       reference's functions;</li>
  *   <li>the dequantized tensor exactly, decoded from your codes, scales, zero points, ids and centroids (§7).</li>
  * </ul>
  * Levels you do not give are taken from qvg4j (your ids, say, with qvg4j's centroids) where that is defined.
@@ -230,21 +232,20 @@ public final class Verifier {
             }
             useIds[t] = c.ids[t] != null ? c.ids[t] : stage.ids();
             useCent[t] = c.centroids[t] != null ? c.centroids[t] : stage.centroids();
-            if (t + 1 < T) {
-                for (int bh = 0; bh < heads; bh++) {
-                    float[] table = new float[kc * D];
-                    Bf16.toFloats(useCent[t], bh * kc * D, table, 0, table.length);
-                    int[] rowIds = new int[S];
-                    for (int n = 0; n < S; n++) {
-                        rowIds[n] = useIds[t][bh * S + n] & 0xFF;
-                    }
-                    Smoothing.subtract(residual[bh], S, D, rowIds, table, residual[bh]);
+            // §4: the residual the next stage clusters, and after the last stage the quantizer's input.
+            for (int bh = 0; bh < heads; bh++) {
+                float[] table = new float[kc * D];
+                Bf16.toFloats(useCent[t], bh * kc * D, table, 0, table.length);
+                int[] rowIds = new int[S];
+                for (int n = 0; n < S; n++) {
+                    rowIds[n] = useIds[t][bh * S + n] & 0xFF;
                 }
+                Smoothing.subtract(residual[bh], S, D, rowIds, table, residual[bh]);
             }
         }
 
         // Downstream of your clustering (§4, §6), then the dequantized tensor from your stored levels (§7).
-        QuantizedSpan mine = clustering || mode == KMeansMode.QVG4J ? codec.encodeWithClustering(x, cfg, useIds, useCent) : null;
+        QuantizedSpan mine = clustering || mode == KMeansMode.QVG4J ? quantize(x, cfg, residual, useIds, useCent) : null;
         KvTensor expected = null;
         List<Level> downstream = new ArrayList<>();
         if (mine != null) {
@@ -290,6 +291,23 @@ public final class Verifier {
             }
         }
         return new Report(c.source, cfg.toString(), mode, levels);
+    }
+
+    /**
+     * The block quantizer (§6) on the final residual, by the reference's functions: a clustering of yours may
+     * hold non-finite centroids (a sum that overflowed, SPEC §2.6), which no codec accepts as given.
+     */
+    private static QuantizedSpan quantize(KvTensor x, QuantConfig cfg, float[][] residual, byte[][] ids, short[][] cent) {
+        int S = x.tokens(), D = x.dim(), heads = x.headCount();
+        int rowBytes = cfg.packedBytesPerRow(D);
+        int scaleRow = cfg.blocksPerRow(D) * cfg.scaleFormat().bytes();
+        byte[] packed = new byte[heads * S * rowBytes];
+        byte[] scales = new byte[heads * S * scaleRow];
+        byte[] zeros = cfg.asymmetric() ? new byte[scales.length] : null;
+        for (int bh = 0; bh < heads; bh++) {
+            BlockQuantizer.quantize(residual[bh], S, D, cfg, packed, bh * S * rowBytes, scales, bh * S * scaleRow, zeros, bh * S * scaleRow);
+        }
+        return new QuantizedSpan(cfg, x.batch(), x.heads(), S, D, ids, cent, packed, scales, zeros, new int[cfg.stages()]);
     }
 
     /** One stage of qvg4j's k-means: ids {@code [B·H·S]}, bf16 tables {@code [B·H·Kc·D]}, the iteration count. */

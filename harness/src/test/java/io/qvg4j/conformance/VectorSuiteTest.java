@@ -99,6 +99,22 @@ class VectorSuiteTest {
     }
 
     @Test
+    void everyPipelineVectorFileIsAPassingCandidateForVerify() {
+        Verifier verifier = new Verifier(codec, Verifier.KMeansMode.QVG4J, 0.01);
+        long n = 0;
+        for (VectorSuite.Stored s : suite) {
+            VectorSuite.Vector v = s.vector();
+            if (v.kind() == VectorSuite.Kind.PIPELINE) {
+                Verifier.Report r = verifier.verify(v.x(), Candidate.of(v.id(), s.arrays(), v.x(), v.config(), null), v.seed());
+                assertTrue(r.passed(), r.text());
+                assertFalse(r.levels().stream().anyMatch(l -> l.status() == Verifier.Status.INFO && !l.name().equals("init")), r.text());
+                n++;
+            }
+        }
+        assertTrue(n > 50, n + " pipeline vectors");
+    }
+
+    @Test
     void everyMisreadingOfARuleFailsAVectorAndTheTableInVectorsMdIsCurrent() throws IOException {
         Map<MutantPipeline.Mutant, List<String>> caught = new LinkedHashMap<>();
         List<String> missed = new ArrayList<>();

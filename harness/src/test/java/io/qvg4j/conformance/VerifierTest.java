@@ -221,6 +221,48 @@ class VerifierTest {
     }
 
     @Test
+    void pyTorchDtypesAreRead() {
+        QuantizedSpan s = CODEC.encode(X, ASYM, INIT);
+        Map<String, NpyArray> a = levels(s, INIT);
+        byte[] ids = s.clusterIds()[0];
+        long[] wide = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            wide[i] = ids[i] & 0xFF;
+        }
+        a.put("ids0", NpyArray.ofInt64("ids0", wide, 1, 2, 64));
+        a.put("scales", NpyArray.ofFloat8E4M3("scales", s.scales(), s.scales().length));
+        a.put("zeros", NpyArray.ofFloat8E4M3("zeros", s.zeros(), s.zeros().length));
+        float[] deq = new float[X.elementCount()];
+        short[] bits = CODEC.decode(s).bits();
+        for (int i = 0; i < deq.length; i++) {
+            deq[i] = Bf16.toFloat(bits[i]);
+        }
+        a.put("deq", NpyArray.ofFloat32("deq", deq, deq.length));
+        Verifier.Report r = verify(a, ASYM, Verifier.KMeansMode.QVG4J);
+        assertTrue(r.passed(), r.text());
+        deq[9] = Math.nextUp(deq[9]);
+        a.put("deq", NpyArray.ofFloat32("deq", deq, deq.length));
+        assertFailsExactlyAt("deq", verify(a, ASYM, Verifier.KMeansMode.QVG4J));
+    }
+
+    @Test
+    void infiniteAndNaNOutputsAreComparedByTheirBits() {
+        VectorSuite.Vector v = VectorSuite.all().stream().filter(x -> x.id().equals("overflowing-residual-t2-asym")).findFirst().orElseThrow();
+        Map<String, NpyArray> a = VectorSuite.arrays(v, VectorSuite.of(CODEC).run(v));
+        short[] deq = a.get("deq").asUint16();
+        boolean nonFinite = false;
+        for (short b : deq) {
+            nonFinite |= Bf16.isNonFinite(b);
+        }
+        assertTrue(nonFinite, "the vector's output holds inf or NaN");
+        for (Verifier.KMeansMode mode : Verifier.KMeansMode.values()) {
+            Verifier.Report r = new Verifier(CODEC, mode, 0.01).verify(v.x(), Candidate.of("yours", a, v.x(), v.config(), null), v.seed());
+            assertTrue(r.passed(), r.text());
+            assertTrue(!r.text().contains("NaN"), r.text());
+        }
+    }
+
+    @Test
     void relL2HandlesInfinities() {
         short[] bits = X.bits().clone();
         bits[3] = 0x7F80;
