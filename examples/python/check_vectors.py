@@ -7,6 +7,7 @@ The functions below are a small NumPy implementation of SPEC.md, written from it
 
     python3 examples/python/check_vectors.py vectors            # every vector
     python3 examples/python/check_vectors.py vectors quant-int2  # the vectors whose id starts so
+    python3 examples/python/check_vectors.py vectors prq- --qkv OUT   # also write OUT/ID.qkv (FORMAT.md) per pipeline vector
 
 Exit status 0 when every vector passes, 1 when one fails.
 """
@@ -219,6 +220,12 @@ def kmeans(r, init, cfg):
 # ---- the check ----
 
 def check(directory, vector):
+    """The expected arrays of the vector that this implementation gets wrong (empty when it passes)."""
+    return compare(np.load(directory / vector["files"][0]), vector, outputs(directory, vector))
+
+
+def outputs(directory, vector):
+    """Every level this implementation computes for the vector's input and config."""
     z = np.load(directory / vector["files"][0])
     cfg = vector["config"]
     b, h, s, d = vector["shape"]
@@ -248,6 +255,10 @@ def check(directory, vector):
         if zeros is not None:
             got["zeros"] = zeros
         got["deq"] = bf16_bits(dequantize(codes, scales, zeros, ids, cents, cfg))
+    return got
+
+
+def compare(z, vector, got):
     differing = []
     for name in vector["expected"]:
         expected = z[name].reshape(-1)
@@ -258,14 +269,64 @@ def check(directory, vector):
     return differing
 
 
+# ---- the .qkv container, FORMAT.md ----
+
+_CRC32C = []
+for _n in range(256):
+    _c = _n
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
+    _CRC32C.append(_c)
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for byte in data:
+        c = _CRC32C[(c ^ byte) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def write_qkv(path, vector, got):
+    """A pipeline vector's outputs as a version-1 .qkv: header, then CONF SHAP ITER INIT IDS_ CENT PACK SCAL [ZERO]."""
+    cfg, (b, h, s, d) = vector["config"], vector["shape"]
+    le = lambda a, t: np.ascontiguousarray(np.asarray(a).astype(t)).tobytes()
+    t_ = cfg["stages"]
+    conf = bytes([cfg["bits"], int(cfg["asymmetric"]), int(cfg["scale_format"] == "bf16"), 3])
+    conf += le([cfg["group_size"], t_, cfg["centroids"], cfg["max_iters"]], "<u4") + le([cfg["tol"]], "<f4")
+    conf += le([vector["seed"]], "<i8")
+    sections = [(b"CONF", conf), (b"SHAP", le([b, h, s, d], "<u4")),
+                (b"ITER", le([got[f"iters{t}"] for t in range(t_)], "<u4")),
+                (b"INIT", b"".join(le(got[f"init{t}"], "<u4") for t in range(t_))),
+                (b"IDS_", b"".join(le(got[f"ids{t}"], "u1") for t in range(t_))),
+                (b"CENT", b"".join(le(got[f"cent{t}"], "<u2") for t in range(t_))),
+                (b"PACK", le(got["packed"], "u1")), (b"SCAL", le(got["scales"], "<u2" if cfg["scale_format"] == "bf16" else "u1"))]
+    if cfg["asymmetric"]:
+        sections.append((b"ZERO", le(got["zeros"], "<u2" if cfg["scale_format"] == "bf16" else "u1")))
+    head = b"\x89QKV\r\n\x1a\n" + le([1, len(sections)], "<u2")
+    out = head + le([crc32c(head)], "<u4")
+    for tag, payload in sections:
+        sec = tag + le([len(payload)], "<u8") + payload
+        out += sec + le([crc32c(sec)], "<u4")
+    Path(path).write_bytes(out)
+
+
 def main(argv):
+    qkv = None
+    if "--qkv" in argv:
+        i = argv.index("--qkv")
+        qkv = Path(argv[i + 1])
+        qkv.mkdir(parents=True, exist_ok=True)
+        argv = argv[:i] + argv[i + 2:]
     directory = Path(argv[1] if len(argv) > 1 else "vectors")
     prefix = argv[2] if len(argv) > 2 else ""
     vectors = [json.loads(line) for line in (directory / "index.jsonl").read_text().splitlines() if line.strip()]
     vectors = [v for v in vectors if v["id"].startswith(prefix)]
     failed = 0
     for v in vectors:
-        differing = check(directory, v)
+        got = outputs(directory, v)
+        differing = compare(np.load(directory / v["files"][0]), v, got)
+        if qkv is not None and v["kind"] == "pipeline":
+            write_qkv(qkv / (v["id"] + ".qkv"), v, got)
         failed += bool(differing)
         if differing:
             print(f"FAIL {v['id']} ({v['section']}): {', '.join(differing)}")
