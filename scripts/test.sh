@@ -38,3 +38,9 @@ mvn -B -pl kernels-simd,property-tests -am verify -Dtest.vector.flag= -Dqvg4j.re
 # The known-answer vectors checked by an implementation that is not qvg4j: NumPy alone, from SPEC.md.
 echo "== 4/4: examples/python/check_vectors.py on vectors/ (NumPy only)"
 python3 examples/python/check_vectors.py vectors
+
+# The examples as users run them: the Java one against qvg4j installed into a private Maven repository
+# (never ~/.m2; needs Maven Central), the Python one with NumPy through ./qvg.
+echo "== examples: examples/java/run.sh and examples/python/roundtrip.py"
+examples/java/run.sh
+python3 examples/python/roundtrip.py

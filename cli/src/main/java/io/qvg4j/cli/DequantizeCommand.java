@@ -1,7 +1,11 @@
 package io.qvg4j.cli;
 
+import io.qvg4j.io.AtomicFile;
+import io.qvg4j.io.NpyDtype;
 import io.qvg4j.io.Qkv;
+import io.qvg4j.io.Safetensors;
 import io.qvg4j.io.TensorFiles;
+import io.qvg4j.io.TensorLayout;
 import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
@@ -15,20 +19,27 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-/** {@code qvg dequantize IN.qkv -o OUT}: reconstructs the bf16 tensor of a container (SPEC §7). */
+/** {@code qvg dequantize IN.qkv -o OUT}: reconstructs the tensor of a container (SPEC §7). */
 @Command(name = "dequantize", mixinStandardHelpOptions = true,
-        description = "Dequantize a .qkv container to a bf16 [B,H,S,D] tensor: a .safetensors BF16 tensor or a .npy of uint16 bit patterns.",
+        description = {"Dequantize a .qkv container to a .npy, .npz or .safetensors tensor, under the name and in the "
+                + "layout (and so the rank) the quantized input had.",
+                "--dtype f32 (the default for .npy and .npz) and f16 hold the bf16 values converted; bf16 (the default "
+                        + "for .safetensors) is a BF16 tensor, or uint16 bit patterns in NumPy files, which have no bf16."},
         footer = {"", "Exit status: 0 on success, 2 for usage and input errors."})
 public final class DequantizeCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "IN.qkv", description = "Container written by 'qvg quantize'.")
     Path input;
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "Output .safetensors or .npy file.")
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "Output .safetensors, .npy or .npz file.")
     Path output;
 
-    @Option(names = "--name", defaultValue = "deq", description = "Tensor name in a .safetensors output (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--tensor", "--name"}, paramLabel = "NAME",
+            description = "Tensor name in a .safetensors or .npz output (default: the input's, 'deq' for a version-1 container).")
     String name;
+
+    @Option(names = "--dtype", paramLabel = "bf16|f16|f32", description = "Output dtype (default: f32 for .npy/.npz, bf16 for .safetensors).")
+    String dtype;
 
     @Mixin
     ImplOptions impl;
@@ -39,18 +50,35 @@ public final class DequantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         String n = output.getFileName().toString();
-        if (!n.endsWith(".npy") && !n.endsWith(".safetensors")) {
-            throw new InvalidInputException(output + ": output must end in .npy or .safetensors");
+        if (!n.endsWith(".npy") && !n.endsWith(".npz") && !n.endsWith(".safetensors")) {
+            throw new InvalidInputException(output + ": output must end in .npy, .npz or .safetensors");
         }
+        NpyDtype outType = switch (dtype == null ? (n.endsWith(".safetensors") ? "bf16" : "f32") : dtype) {
+            case "bf16" -> NpyDtype.UINT16;
+            case "f16" -> NpyDtype.FLOAT16;
+            case "f32" -> NpyDtype.FLOAT32;
+            default -> throw new InvalidInputException("--dtype " + dtype + ": use bf16, f16 or f32");
+        };
         Qkv.Contents c = Qkv.read(input);
+        String tensorName = name != null ? name : c.source() != null ? c.source().name() : "deq";
+        if (tensorName.equals(Safetensors.METADATA) && !n.endsWith(".npy")) {
+            throw new InvalidInputException("tensor name '" + tensorName + "' is reserved in .safetensors files (the header's "
+                    + "metadata key); choose another with --tensor");
+        }
+        TensorLayout layout = c.source() != null ? c.source().layout() : TensorLayout.BHSD;
+        for (Path stale : AtomicFile.removeStale(output)) {
+            spec.commandLine().getErr().println("qvg: removed " + stale + ", a temporary file left by a killed run");
+        }
         KvTensor deq;
         spec.commandLine().getOut().println("dequantize: impl " + impl.describe());
         try (QvgCodec codec = impl.open()) {
             deq = codec.decode(c.span());
         }
-        TensorFiles.write(output, deq, name);
-        spec.commandLine().getOut().printf("wrote %s: '%s' bf16 %s from %s (%s)%n", output, name, deq.shapeString(),
-                input, c.span().config());
+        TensorFiles.write(output, deq, tensorName, layout, outType);
+        long[] shape = layout.fileShape(deq.batch(), deq.heads(), deq.tokens(), deq.dim());
+        spec.commandLine().getOut().printf("wrote %s: '%s' %s %s %s from %s (%s)%n", output, tensorName,
+                TensorFiles.dtypeName(output, outType),
+                java.util.Arrays.toString(shape), layout.axes(), input, c.span().config());
         return 0;
     }
 }

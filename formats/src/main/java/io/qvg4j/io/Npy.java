@@ -26,8 +26,9 @@ import java.util.zip.ZipOutputStream;
 
 /**
  * Reads and writes NumPy {@code .npy} files (format versions 1–3) and {@code .npz} archives of them. Only
- * C-order arrays of the dtypes in {@link NpyDtype} are accepted; anything else is one clear error. A
- * {@code .npy} file is memory-mapped, not read whole: its array's data is a view of the file.
+ * C-order arrays are accepted. An array of a dtype not in {@link NpyDtype} is listed as a
+ * {@link TensorEntry} without data, so an archive's other members stay readable; asking for it is one
+ * clear error. A {@code .npy} file's data region is memory-mapped, not read: the array is a view of the file.
  */
 public final class Npy {
     private Npy() {}

@@ -25,9 +25,10 @@ import java.util.Map;
 /**
  * Reads and writes {@code .safetensors} files: an 8-byte little-endian header length N, N bytes of JSON
  * ({@code {"name": {"dtype": .., "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}}),
- * then the data, offsets counted from the end of the header. Dtypes BF16, F16, F32, U8 and I32 map to
- * {@link NpyDtype} UINT16 (bf16 bits), FLOAT16, FLOAT32, UINT8 and INT32. Files are memory-mapped; every
- * tensor's data is a view of the file.
+ * then the data, offsets counted from the end of the header. Dtypes BF16, F16, F32, F64, F8_E4M3, U8, I32 and
+ * I64 map to {@link NpyDtype} UINT16 (bf16 bits), FLOAT16, FLOAT32, FLOAT64, FLOAT8_E4M3, UINT8, INT32 and
+ * INT64; a tensor of another dtype is listed without data ({@link TensorEntry}). Only the header is read;
+ * each tensor's data region is mapped on its own and is a view of the file.
  */
 public final class Safetensors {
     private Safetensors() {}

@@ -33,10 +33,14 @@ public final class TensorFiles {
     /** Every tensor the file lists, of a dtype qvg4j reads or not ({@code .npy}: one, named after the file). */
     public static List<TensorEntry> list(Path file) throws IOException {
         String n = requireTensorFile(file);
-        if (n.endsWith(".npy")) {
-            return List.of(Npy.entry(file, npyName(file)));
+        try {
+            if (n.endsWith(".npy")) {
+                return List.of(Npy.entry(file, npyName(file)));
+            }
+            return n.endsWith(".npz") ? Npy.listNpz(file) : Safetensors.list(file);
+        } catch (IOException e) {
+            throw FileErrors.named(file, e);
         }
-        return n.endsWith(".npz") ? Npy.listNpz(file) : Safetensors.list(file);
     }
 
     /** Every tensor of the file of a dtype qvg4j reads, by name; the others are left out. */
@@ -57,7 +61,23 @@ public final class TensorFiles {
     public static TensorEntry read(Path file, String name) throws IOException {
         String n = requireTensorFile(file);
         TensorEntry e;
-        if (n.endsWith(".npz") && name != null) {
+        try {
+            e = find(file, n, name);
+        } catch (IOException ex) {
+            throw FileErrors.named(file, ex);
+        }
+        if (!e.readable()) {
+            throw new InvalidInputException(file + ": tensor '" + e.name() + "': " + e.unreadable());
+        }
+        return e;
+    }
+
+    private static TensorEntry find(Path file, String n, String name) throws IOException {
+        TensorEntry e;
+        if (n.endsWith(".npy")) {
+            // A .npy file holds one unnamed array: --tensor names it (the name a .qkv keeps), it does not choose.
+            e = Npy.entry(file, name != null ? name : npyName(file));
+        } else if (n.endsWith(".npz") && name != null) {
             e = Npy.readNpzMember(file, name);
             if (e == null) {
                 throw new InvalidInputException(file + ": no tensor '" + name + "'; it holds " + Npy.npzNames(file));
@@ -74,9 +94,6 @@ public final class TensorFiles {
                 throw new InvalidInputException(file + ": holds " + all.size() + " tensors " + names
                         + "; choose one with --tensor");
             }
-        }
-        if (!e.readable()) {
-            throw new InvalidInputException(file + ": tensor '" + e.name() + "': " + e.unreadable());
         }
         return e;
     }
@@ -183,16 +200,62 @@ public final class TensorFiles {
         return out;
     }
 
-    /** Writes a span as bf16 [B,H,S,D]: a {@code .npy} of uint16 bit patterns or a {@code .safetensors} BF16 tensor. */
-    public static void write(Path file, KvTensor t, String name) throws IOException {
-        NpyArray a = NpyArray.ofUint16(name, t.bits(), t.batch(), t.heads(), t.tokens(), t.dim());
+    /**
+     * Writes a [B,H,S,D] span as one tensor in {@code layout} (null: [B,H,S,D]) and {@code dtype}:
+     * {@code UINT16} is bf16 (a {@code BF16} safetensors tensor, uint16 bit patterns in NumPy files, which
+     * have no bf16), {@code FLOAT16} and {@code FLOAT32} the bf16 values converted (exact for float32,
+     * rounded to nearest even for float16). {@code .npy}, {@code .npz} (one member named {@code name}) or
+     * {@code .safetensors} by the file's extension.
+     */
+    public static void write(Path file, KvTensor t, String name, TensorLayout layout, NpyDtype dtype) throws IOException {
+        TensorLayout l = layout == null ? TensorLayout.BHSD : layout;
+        if (l == TensorLayout.HSD && t.batch() != 1) {
+            throw new InvalidInputException(file + ": a span of batch " + t.batch() + " cannot be written as [H,S,D]");
+        }
+        short[] bits = l == TensorLayout.BSHD ? bhsdToBshd(t.bits(), t.batch(), t.heads(), t.tokens(), t.dim()) : t.bits();
+        long[] shape = l.fileShape(t.batch(), t.heads(), t.tokens(), t.dim());
+        NpyArray a = switch (dtype) {
+            case UINT16 -> NpyArray.ofUint16(name, bits, shape);
+            case FLOAT16 -> {
+                short[] h = new short[bits.length];
+                for (int i = 0; i < h.length; i++) {
+                    h[i] = Fp16.fromFloat(Bf16.toFloat(bits[i]));
+                }
+                yield NpyArray.ofFloat16Bits(name, h, shape);
+            }
+            case FLOAT32 -> {
+                float[] f = new float[bits.length];
+                Bf16.toFloats(bits, 0, f, 0, f.length);
+                yield NpyArray.ofFloat32(name, f, shape);
+            }
+            default -> throw new InvalidInputException(file + ": output dtype " + dtype + " is not bf16, f16 or f32");
+        };
         String n = file.getFileName().toString();
         if (n.endsWith(".npy")) {
             Npy.write(file, a);
+        } else if (n.endsWith(".npz")) {
+            Npy.writeNpz(file, Map.of(name, a));
         } else if (n.endsWith(".safetensors")) {
             Safetensors.write(file, Map.of(name, a), Map.of("format", "pt"));
         } else {
-            throw new InvalidInputException(file + ": output must end in .npy or .safetensors");
+            throw new InvalidInputException(file + ": output must end in .npy, .npz or .safetensors");
         }
+    }
+
+    /** {@link #write(Path, KvTensor, String, TensorLayout, NpyDtype)} as bf16 [B,H,S,D]. */
+    public static void write(Path file, KvTensor t, String name) throws IOException {
+        write(file, t, name, TensorLayout.BHSD, NpyDtype.UINT16);
+    }
+
+    private static short[] bhsdToBshd(short[] src, int b, int h, int s, int d) {
+        short[] out = new short[src.length];
+        for (int ib = 0; ib < b; ib++) {
+            for (int ih = 0; ih < h; ih++) {
+                for (int is = 0; is < s; is++) {
+                    System.arraycopy(src, ((ib * h + ih) * s + is) * d, out, ((ib * s + is) * h + ih) * d, d);
+                }
+            }
+        }
+        return out;
     }
 }
