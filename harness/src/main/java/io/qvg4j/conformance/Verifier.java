@@ -203,7 +203,6 @@ public final class Verifier {
         }
         byte[][] useIds = new byte[T][];
         short[][] useCent = new short[T][];
-        double[] agreement = new double[T];
         // With --kmeans own and no clustering of yours there is nothing to compare stage by stage.
         for (int t = 0; t < T && (clustering || mode == KMeansMode.QVG4J); t++) {
             Stage stage = kmeans(x, residual, cfg, init[t]);
@@ -223,9 +222,9 @@ public final class Verifier {
                             new long[] {t}, 1, 1, "" + yours, "" + mine));
                 }
             } else if (c.ids[t] != null) {
-                agreement[t] = agreement(c.ids[t], stage.ids());
+                double agreement = agreement(c.ids[t], stage.ids());
                 levels.add(Level.info("ids" + t, String.format(Locale.ROOT, "your own k-means: %.1f%% of ids equal qvg4j's "
-                        + "on the same residual", 100 * agreement[t])));
+                        + "on the same residual", 100 * agreement)));
                 if (c.iterationsGiven[t]) {
                     levels.add(Level.info("iters" + t, "yours " + c.iterations[t] + ", qvg4j " + stage.iterations()));
                 }
