@@ -20,27 +20,31 @@ echo "test: JDK $(java_major "$JAVA_HOME") at $JAVA_HOME"
 
 # Every run says what it tests through -Dqvg4j.require (io.qvg4j.testkit.Require): a test whose
 # capability is listed fails, with one line naming it, where it would otherwise be skipped.
-echo "== 1/3: all modules, default vector width (requires the Vector API and an OpenCL device)"
+echo "== 1/6: all modules, default vector width (requires the Vector API and an OpenCL device)"
 mvn -B verify -Dqvg4j.require=simd,opencl
 
 # The SIMD kernels and properties again with 128-bit vectors: results must not depend on the width.
 # SimdAfterC2Test runs the kernels at the preferred width, now 128, until C2 has compiled them.
 # Only io.qvg4j.simd.** runs here, no OpenCL test, so requiring opencl would claim nothing.
-echo "== 2/3: SIMD tests and properties with -XX:MaxVectorSize=16 (128-bit vectors)"
+echo "== 2/6: SIMD tests and properties with -XX:MaxVectorSize=16 (128-bit vectors)"
 mvn -B -pl kernels-simd,property-tests -am verify -Dsurefire.extraArgs=-XX:MaxVectorSize=16 -Dqvg4j.require=simd \
   -Dtest='io.qvg4j.simd.**' -Dsurefire.failIfNoSpecifiedTests=false
 
 # Without jdk.incubator.vector the provider must fall back to the reference and say why.
-echo "== 3/3: without --add-modules jdk.incubator.vector (the scalar fallback)"
+echo "== 3/6: without --add-modules jdk.incubator.vector (the scalar fallback)"
 mvn -B -pl kernels-simd,property-tests -am verify -Dtest.vector.flag= -Dqvg4j.require=reference \
   -Dtest='io.qvg4j.simd.**' -Dsurefire.failIfNoSpecifiedTests=false
 
+# The known-answer vectors checked by an implementation that is not qvg4j: NumPy alone, from SPEC.md.
+echo "== 4/6: examples/python/check_vectors.py on vectors/ (NumPy only)"
+python3 examples/python/check_vectors.py vectors
+
 # The quality report in a real browser: every figure must load, no script error (qvg report, Chromium headless).
-echo "== report: qvg report rendered by headless Chromium"
+echo "== 5/6: qvg report rendered by headless Chromium"
 "$root/scripts/report-check.sh" "$root/target/report"
 
 # The examples as users run them: the Java one against qvg4j installed into a private Maven repository
 # (never ~/.m2; needs Maven Central), the Python one with NumPy through ./qvg.
-echo "== examples: examples/java/run.sh and examples/python/roundtrip.py"
+echo "== 6/6: examples/java/run.sh and examples/python/roundtrip.py"
 examples/java/run.sh
 python3 examples/python/roundtrip.py

@@ -2,6 +2,7 @@ package io.qvg4j.cli;
 
 import io.qvg4j.conformance.ConformanceCase;
 import io.qvg4j.conformance.ConformanceRunner;
+import io.qvg4j.conformance.VectorSuite;
 import io.qvg4j.golden.GoldenFile;
 import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.tensor.InvalidInputException;
@@ -26,7 +27,9 @@ import java.util.concurrent.Callable;
                 "Per case: downstream of k-means bit for bit (packed, scales, zeros, dequantized SHA-256), the fake-quant "
                         + "baselines bit for bit, and the full pipeline's own k-means from the official initial indices "
                         + "(rel-L2 within 1 %% of the official, stage-1 id agreement and iteration counts reported).",
-                "When DIR holds golden.tsv, every part of the own pipeline must also equal qvg4j's pinned bytes (SPEC §13)."},
+                "When DIR holds golden.tsv, every part of the own pipeline must also equal qvg4j's pinned bytes (SPEC §13).",
+                "Then the known-answer vectors (VECTORS.md) of --vectors, by default the vectors directory beside DIR, must "
+                        + "pass at every level."},
         footer = {"", "Exit status: 0 when every case passes, 1 when one fails, 2 for bad input."})
 public final class ConformanceCommand implements Callable<Integer> {
 
@@ -38,6 +41,10 @@ public final class ConformanceCommand implements Callable<Integer> {
 
     @Option(names = "--case", description = "Run only the cases with these names.", split = ",")
     List<String> only;
+
+    @Option(names = "--vectors", paramLabel = "DIR",
+            description = "The vector suite to run after the cases (default: DIR/../vectors when it holds index.jsonl).")
+    Path vectors;
 
     @Spec
     CommandSpec spec;
@@ -61,6 +68,12 @@ public final class ConformanceCommand implements Callable<Integer> {
         Path goldenFile = dir.resolve(GoldenFile.NAME);
         Map<String, Map<String, String>> golden = Files.isRegularFile(goldenFile) ? GoldenFile.read(goldenFile) : null;
         int passed = 0;
+        Path here = Path.of("").toAbsolutePath();
+        Path suite = vectors != null ? vectors : here.relativize(dir.toAbsolutePath().normalize().resolveSibling("vectors"));
+        if (vectors != null && !Files.isRegularFile(vectors.resolve("index.jsonl"))) {
+            throw new InvalidInputException("--vectors " + vectors + ": no index.jsonl (not a vector suite directory)");
+        }
+        boolean vectorsOk = true;
         try (QvgCodec codec = impl.open()) {
             out.printf("conformance: %d cases in %s, impl %s; %s%n", cases.size(), dir, impl.describe(), golden == null ? "no " + GoldenFile.NAME + " (own bytes not pinned)"
                             : "own bytes checked against " + goldenFile);
@@ -71,9 +84,30 @@ public final class ConformanceCommand implements Callable<Integer> {
                 out.println(format(r));
                 out.flush();
             }
+            if (Files.isRegularFile(suite.resolve("index.jsonl"))) {
+                vectorsOk = runVectors(suite, codec, out);
+            } else {
+                out.println("vectors: none run (no index.jsonl in " + suite + "; pass --vectors DIR)");
+            }
         }
         out.printf("conformance: %d/%d cases pass%n", passed, cases.size());
-        return passed == cases.size() ? 0 : 1;
+        return passed == cases.size() && vectorsOk ? 0 : 1;
+    }
+
+    /** Every vector at every level (VECTORS.md); one line per failing vector, then the count. */
+    private static boolean runVectors(Path suite, QvgCodec codec, PrintWriter out) throws java.io.IOException {
+        List<VectorSuite.Stored> all = VectorSuite.read(suite);
+        VectorSuite.Implementation i = VectorSuite.of(codec);
+        int passed = 0;
+        for (VectorSuite.Stored s : all) {
+            VectorSuite.Result r = VectorSuite.check(s, i);
+            passed += r.passed() ? 1 : 0;
+            if (!r.passed()) {
+                out.println("FAIL vector " + s.vector().id() + " (" + s.vector().section() + "): " + r.detail());
+            }
+        }
+        out.printf("vectors: %d/%d pass in %s%n", passed, all.size(), suite);
+        return passed == all.size();
     }
 
     static String format(ConformanceRunner.Result r) {

@@ -10,7 +10,7 @@ import java.io.PrintWriter;
 /** The {@code qvg} command: quantize, inspect and verify QVG KV tensors. */
 @Command(name = "qvg", mixinStandardHelpOptions = true, version = "qvg4j 0.1.0",
         description = "Quant VideoGen KV-cache quantizer: bit-exact reference, SIMD and OpenCL implementations.",
-        subcommands = {QuantizeCommand.class, DequantizeCommand.class, InspectCommand.class, VerifyCommand.class,
+        subcommands = {QuantizeCommand.class, DequantizeCommand.class, InspectCommand.class, VerifyCommand.class, DiffCommand.class, VectorsCommand.class,
                 DemoCommand.class, ReportCommand.class, ExplainCommand.class, ConformanceCommand.class, GoldenCommand.class, CacheDemoCommand.class, DevicesCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Qvg implements Runnable {

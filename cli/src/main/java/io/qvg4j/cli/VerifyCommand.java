@@ -1,9 +1,10 @@
 package io.qvg4j.cli;
 
-import io.qvg4j.io.NpyArray;
-import io.qvg4j.io.TensorFiles;
 import io.qvg4j.codec.QvgCodec;
+import io.qvg4j.conformance.Candidate;
 import io.qvg4j.conformance.Verifier;
+import io.qvg4j.io.TensorFiles;
+import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -13,25 +14,26 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code qvg verify}: checks another implementation's outputs for an input against this one. With its
- * per-stage clustering the downstream path is recomputed and must match bit for bit (SPEC §11); with only
- * its dequantized tensor, the own pipeline's output is compared statistically.
+ * {@code qvg verify}: your implementation's outputs for an input, checked level by level against qvg4j's
+ * (the engine is {@link Verifier}, module harness).
  */
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Check another implementation's outputs for the same input.",
-                "--official is a .npz or .safetensors file, or a directory of NAME.npy files, holding arrays named as in "
-                        + "the conformance corpus: ids{t} (uint8 [B,H,S]) and cent{t} (bf16 [B,H,Kc,D]) per stage t = 0, 1, ..; "
-                        + "packed (uint8), scales (uint8 FP8 codes, or bf16 for --scale-format bf16), zeros (asymmetric), "
-                        + "deq (bf16 [B,H,S,D]), deq_sha256 (64 ASCII hex bytes), init{t} (int32 [B*H,Kc]).",
-                "With ids0/cent0: bits, G, T, Kc and the mode are taken from the array sizes; packed, scales, zeros and "
-                        + "the dequantized output are recomputed from the given clustering and must be bit-exact.",
-                "With deq alone: the own pipeline runs from init{t} (or --seed) with the config options; it passes when "
-                        + "the official rel-L2 against the input is within --rel-l2-tolerance of the own one (or bit-exact with --exact)."},
-        footer = {"", "Exit status: 0 when it agrees, 1 when it differs, 2 for usage and input errors."})
+        description = {"Check your implementation's outputs for an input against qvg4j, level by level.",
+                "--yours is a .qkv, a .npz or .safetensors file, or a directory of NAME.npy files, holding any subset of: "
+                        + "init{t} (int [B*H,Kc]), ids{t} (int [B,H,S]) and cent{t} (bf16 [B,H,Kc,D]) and iters{t} (int) per "
+                        + "stage t = 0, 1, ..; packed (uint8) or codes (int, one per element); scales and zeros (uint8 FP8 "
+                        + "codes, or bf16 with --scale-format bf16); deq (bf16, float16 or float32 [B,H,S,D]); deq_sha256.",
+                "Each level is checked against what qvg4j computes from your levels above it, so a fault shows where it is. "
+                        + "--kmeans qvg4j: your k-means is qvg4j's (SPEC §3) and ids, centroids and iteration counts must be "
+                        + "exact. --kmeans own: k-means is compared statistically (id agreement; rel-L2 against the input "
+                        + "within --rel-l2-tolerance of qvg4j's own pipeline) and everything downstream of your ids and "
+                        + "centroids must be exact.",
+                "The config options describe your outputs (a .qkv carries its own); a size or dtype that implies another "
+                        + "config is named with the option to pass."},
+        footer = {"", "Exit status: 0 when every level given agrees, 1 when one differs, 2 for usage and input errors."})
 public final class VerifyCommand implements Callable<Integer> {
 
     @Option(names = "--input", required = true, paramLabel = "X", description = "The input both implementations quantized (.safetensors, .npy, .npz).")
@@ -40,15 +42,21 @@ public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--tensor", paramLabel = "NAME", description = "Tensor of the input file (needed when it holds several).")
     String tensor;
 
-    @Option(names = "--official", required = true, paramLabel = "DIR|FILE", description = "The other implementation's outputs (see above).")
-    Path official;
+    @Option(names = "--yours", required = true, paramLabel = "FILE|DIR", description = "Your implementation's outputs (see above).")
+    Path yours;
+
+    @Option(names = "--kmeans", defaultValue = "own", paramLabel = "own|qvg4j",
+            description = "Whose k-means your outputs follow: own (an independent one, e.g. the official) or qvg4j "
+                    + "(SPEC §3, exact) (default: ${DEFAULT-VALUE}).")
+    String kmeans;
 
     @Option(names = "--rel-l2-tolerance", defaultValue = "0.01",
-            description = "Dequantized-only check: allowed relative deviation of the official rel-L2 from the own (default: ${DEFAULT-VALUE}).")
+            description = "--kmeans own: allowed relative deviation, in [0, 1], of your rel-L2 against the input from qvg4j's "
+                    + "(default: ${DEFAULT-VALUE}).")
     double relL2Tolerance;
 
-    @Option(names = "--exact", description = "Dequantized-only check: require the dequantized output to be bit-exact.")
-    boolean exact;
+    @Option(names = "--json", description = "Print the report as one JSON object.")
+    boolean json;
 
     @Mixin
     ConfigOptions options;
@@ -61,31 +69,30 @@ public final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        // The report is buffered and printed once the progress bar is closed, so the two never interleave.
-        java.io.StringWriter buffer = new java.io.StringWriter();
-        PrintWriter out = new PrintWriter(buffer);
-        boolean passed;
-        try (Progress progress = Progress.start("verify", 3);
-             QvgCodec codec = impl.open()) {
-            out.println("verify: impl " + impl.describe());
-            progress.begin("reading " + input.getFileName());
+        Verifier.KMeansMode mode = switch (kmeans) {
+            case "own" -> Verifier.KMeansMode.OWN;
+            case "qvg4j" -> Verifier.KMeansMode.QVG4J;
+            default -> throw new InvalidInputException("--kmeans " + kmeans + ": use own or qvg4j");
+        };
+        PrintWriter out = spec.commandLine().getOut();
+        try (QvgCodec codec = impl.open()) {
+            Verifier verifier = new Verifier(codec, mode, relL2Tolerance);
             TensorFiles.Loaded loaded = TensorFiles.load(input, tensor);
             KvTensor x = loaded.tensor();
-            progress.step("reading " + official.getFileName());
-            Map<String, NpyArray> arrays = Verifier.readOfficial(official);
-            out.printf("input %s '%s' %s %s%s; official %s (%s)%n", input, x.name(), x.shapeString(), loaded.sourceDtype(),
-                    loaded.conversion().isEmpty() ? "" : ", " + loaded.conversion(), official, String.join(" ", arrays.keySet()));
-            progress.step("recomputing");
-            Verifier.Report report = new Verifier(official, options.config(), options.seed, relL2Tolerance, exact)
-                    .verify(codec, x, arrays, out);
-            progress.step("done");
-            out.println(report.passed() ? "PASS" : "FAIL" + (report.firstDifference() == null ? "" : ": first differing element " + report.firstDifference()));
-            passed = report.passed();
-        } finally {
+            Candidate c = Candidate.read(yours, x, options.config());
+            Verifier.Report report = verifier.verify(x, c, options.seed);
+            if (json) {
+                out.print(report.json());
+            } else {
+                out.println("verify: impl " + impl.describe() + ", --kmeans " + kmeans);
+                out.printf("input %s '%s' %s %s%s%n", input, x.name(), x.shapeString(), loaded.sourceDtype(),
+                        loaded.conversion().isEmpty() ? "" : ", " + loaded.conversion());
+                out.println("yours " + yours + ": " + report.config() + (c.ignored().isEmpty() ? "" : "; not read: "
+                        + String.join(" ", c.ignored())));
+                out.print(report.text());
+            }
             out.flush();
-            spec.commandLine().getOut().print(buffer);
-            spec.commandLine().getOut().flush();
+            return report.passed() ? 0 : 1;
         }
-        return passed ? 0 : 1;
     }
 }

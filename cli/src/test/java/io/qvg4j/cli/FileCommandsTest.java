@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** quantize / dequantize / inspect / verify end to end, on temp files and the repository's corpus. */
+/** quantize / dequantize / inspect end to end (verify: VerifyCommandTest), on temp files and the repository's corpus. */
 class FileCommandsTest {
     @TempDir
     Path dir;
@@ -91,69 +91,6 @@ class FileCommandsTest {
     }
 
     @Test
-    void verifyPassesOnTheConformanceCorpus() {
-        for (String c : List.of("edge_int2_g64_t1", "edge_int4_g16_t1_asym")) {
-            Path npz = CliRun.corpus().resolve(c + ".npz");
-            CliRun v = CliRun.of("verify", "--input", npz.toString(), "--tensor", "x", "--official", npz.toString());
-            assertEquals(0, v.exit(), v.out() + v.err());
-            assertTrue(v.out().contains("65536/65536 bit-exact, max ulp 0"), v.out());
-            assertTrue(v.out().strip().endsWith("PASS"), v.out());
-        }
-        // A two-stage case whose input is a separate .npy and whose output is known by its SHA-256 only.
-        CliRun v = CliRun.of("verify", "--input", CliRun.corpus().resolve("city_a_k.npy").toString(), "--official",
-                CliRun.corpus().resolve("city_a_k_int2_g16_t2.npz").toString());
-        assertEquals(0, v.exit(), v.out() + v.err());
-        assertTrue(v.out().contains("deq_sha256   bit-exact"), v.out());
-        assertTrue(v.out().contains("T=2"), v.out());
-    }
-
-    @Test
-    void verifyNamesTheFirstDifferingElementOfATamperedCopy() throws IOException {
-        Path npz = CliRun.corpus().resolve("edge_int2_g64_t1.npz");
-        Map<String, NpyArray> arrays = Npy.readNpz(npz);
-        short[] deq = arrays.get("deq").asUint16();
-        int flat = (7 * 128) + 5; // [0,0,7,5]
-        deq[flat] ^= 1;
-        Map<String, NpyArray> tampered = new LinkedHashMap<>(arrays);
-        tampered.put("deq", NpyArray.ofUint16("deq", deq, 1, 1, 512, 128));
-        Path copy = dir.resolve("tampered.npz");
-        Npy.writeNpz(copy, tampered);
-        CliRun v = CliRun.of("verify", "--input", npz.toString(), "--tensor", "x", "--official", copy.toString());
-        assertEquals(1, v.exit(), v.out() + v.err());
-        assertTrue(v.out().contains("65535/65536 bit-exact, max ulp 1"), v.out());
-        assertTrue(v.out().contains("FAIL: first differing element [0,0,7,5]"), v.out());
-
-        byte[] packed = arrays.get("packed").asUint8();
-        packed[300 * 32 + 3] ^= 0x40; // token 300, byte 3: channels 12..15, the flipped bits are channel 12's
-        tampered.put("packed", NpyArray.ofUint8("packed", packed, 1, 1, 512, 32));
-        tampered.put("deq", arrays.get("deq"));
-        Npy.writeNpz(copy, tampered);
-        v = CliRun.of("verify", "--input", npz.toString(), "--tensor", "x", "--official", copy.toString());
-        assertEquals(1, v.exit(), v.out() + v.err());
-        assertTrue(v.out().contains("packed       DIFFERS: 1 of 16384 bytes, first at [0,0,300] byte 3 (channels 12..15)"), v.out());
-        assertTrue(v.out().contains("FAIL: first differing element [0,0,300,12]"), v.out());
-    }
-
-    @Test
-    void verifyWithOnlyADequantizedTensor() throws IOException {
-        Path in = floatInput();
-        Path qkv = dir.resolve("k.qkv");
-        assertEquals(0, CliRun.of("quantize", in.toString(), "--tensor", "k", "--group-size", "16", "--centroids", "8",
-                "-o", qkv.toString()).exit());
-        Path official = Files.createDirectory(dir.resolve("official"));
-        assertEquals(0, CliRun.of("dequantize", qkv.toString(), "--dtype", "bf16", "-o", official.resolve("deq.npy").toString()).exit());
-        CliRun v = CliRun.of("verify", "--input", in.toString(), "--tensor", "k", "--official", official.toString(),
-                "--group-size", "16", "--centroids", "8", "--exact");
-        assertEquals(0, v.exit(), v.out() + v.err());
-        assertTrue(v.out().contains("3840/3840 bit-exact"), v.out());
-        // Another seed gives other clusters, so --exact fails and names the first difference.
-        v = CliRun.of("verify", "--input", in.toString(), "--tensor", "k", "--official", official.toString(),
-                "--group-size", "16", "--centroids", "8", "--seed", "5", "--exact");
-        assertEquals(1, v.exit(), v.out() + v.err());
-        assertTrue(v.out().contains("FAIL: first differing element ["), v.out());
-    }
-
-    @Test
     void badInputIsOneLineWithExitTwoAndNoOutputFile() throws IOException {
         Path in = floatInput();
         Path out = dir.resolve("never.qkv");
@@ -166,7 +103,7 @@ class FileCommandsTest {
                 new String[] {"quantize", in.toString(), "--tensor", "k", "--bogus", "-o", out.toString()},
                 new String[] {"dequantize", in.toString(), "-o", dir.resolve("d.npy").toString()},
                 new String[] {"inspect", dir.resolve("x.txt").toString()},
-                new String[] {"verify", "--input", in.toString(), "--tensor", "k", "--official", in.toString()});
+                new String[] {"verify", "--input", in.toString(), "--tensor", "k", "--yours", in.toString()});
         for (String[] args : bad) {
             CliRun r = CliRun.of(args);
             assertEquals(2, r.exit(), String.join(" ", args) + ": " + r.err());

@@ -412,7 +412,10 @@ public final class Npy {
         AtomicFile.write(file, out -> out.write(image));
     }
 
-    /** Writes a {@code .npz} archive (stored, uncompressed, as {@code numpy.savez} does) atomically. */
+    /**
+     * Writes a {@code .npz} archive (stored, uncompressed, as {@code numpy.savez} does) atomically; the
+     * bytes are a function of the arrays alone.
+     */
     public static void writeNpz(Path file, Map<String, NpyArray> arrays) throws IOException {
         AtomicFile.write(file, out -> writeNpz(out, arrays));
     }
@@ -423,6 +426,8 @@ public final class Npy {
             byte[] image = encode(e.getValue());
             ZipEntry entry = new ZipEntry(e.getKey() + ".npy");
             entry.setMethod(ZipEntry.STORED);
+            // A fixed time (the zip epoch, in local time, so no time zone enters): the same arrays give the same bytes.
+            entry.setTimeLocal(java.time.LocalDateTime.of(1980, 1, 1, 0, 0));
             entry.setSize(image.length);
             CRC32 crc = new CRC32();
             crc.update(image);

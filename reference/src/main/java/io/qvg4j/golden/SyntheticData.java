@@ -7,11 +7,11 @@ import io.qvg4j.numeric.Fp8E4M3;
 /**
  * Seeded data for the golden cases, built only from SplitMix64 and {@link StrictMath}, so the inputs
  * themselves can never drift with the JDK (unlike {@code java.util.Random}'s Gaussians). Values are
- * rounded to bf16 as they are made.
+ * rounded to bf16 as they are made. The known-answer vectors (module harness) are built from it too.
  */
-final class SyntheticData {
+public final class SyntheticData {
     /** What one block of G channels of a token holds; the kinds aim at the edges of the numeric rules. */
-    enum Block {
+    public enum Block {
         /** The token's cluster centre plus noise. */
         GAUSS,
         /** ±0 (SPEC §2.6, §6.2 all-zero block). */
@@ -32,25 +32,25 @@ final class SyntheticData {
 
     private final SplitMix64 rng;
 
-    SyntheticData(long seed) {
+    public SyntheticData(long seed) {
         rng = new SplitMix64(seed);
     }
 
     /** Uniform in [0, 1), 53 bits. */
-    double uniform() {
+    public double uniform() {
         return (rng.next() >>> 11) * 0x1p-53;
     }
 
-    int below(int n) {
+    public int below(int n) {
         return (int) Long.remainderUnsigned(rng.next(), n);
     }
 
-    boolean coin() {
+    public boolean coin() {
         return rng.next() < 0;
     }
 
     /** A standard normal value (Box–Muller, one of the pair). */
-    double gaussian() {
+    public double gaussian() {
         double u = 1.0 - uniform();
         return StrictMath.sqrt(-2.0 * StrictMath.log(u)) * StrictMath.cos(2.0 * StrictMath.PI * uniform());
     }
@@ -61,7 +61,7 @@ final class SyntheticData {
      * replaced, with probability {@code share}, by one of {@code kinds}; and with probability
      * {@code duplicates} a token is an exact copy of an earlier one of its head.
      */
-    short[] tokens(int heads, int tokens, int dim, int g, int m, int centres, double spread, double share,
+    public short[] tokens(int heads, int tokens, int dim, int g, int m, int centres, double spread, double share,
                    double duplicates, Block... kinds) {
         short[] out = new short[heads * tokens * dim];
         float[] centre = new float[centres * dim];
