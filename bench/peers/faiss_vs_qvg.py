@@ -8,9 +8,11 @@ then runs, each as a fresh process, RUNS times:
   faiss  python3 -c <k-means of every head: Kc centroids, 2 iterations, then one final assignment>
   qvg    ./qvg quantize FILE -o OUT.qkv  (default options: auto implementation, every core; or --threads)
 
-and prints per run the wall time and peak RSS of each process, FAISS's own k-means time, the medians
-and the ratios. Needs Debian's python3-faiss and python3-numpy (run with /usr/bin/python3) and, for a
-fair FAISS, an optimised BLAS (libopenblas0-openmp); the BLAS in use is printed.
+and prints per run the wall time, CPU time (user + system) and peak RSS of each process, FAISS's own
+k-means time, the medians and the ratios. Needs Debian's python3-faiss and python3-numpy (run with
+/usr/bin/python3) and, for a fair FAISS, an optimised BLAS (libopenblas0-openmp); the BLAS in use is
+printed. FAISS runs with OMP_WAIT_POLICY=PASSIVE: on a machine shared with other work, spinning OpenMP
+threads lose most of their time slices.
 
   /usr/bin/python3 bench/peers/faiss_vs_qvg.py [--threads 2] [--runs 5] [--heads 32 --tokens 29640]
 """
@@ -74,7 +76,7 @@ def generate(path, heads, tokens, dim, kc, seed):
 
 
 def run(cmd, env=None):
-    """Runs cmd; returns (wall seconds, peak RSS of that process in MB, stdout)."""
+    """Runs cmd; returns (wall seconds, CPU seconds, peak RSS of that process in MB, stdout)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
@@ -85,7 +87,7 @@ def run(cmd, env=None):
         err.seek(0)
         if p.returncode != 0:
             sys.exit(f"faiss_vs_qvg: {cmd[0]} failed ({p.returncode}):\n{err.read().decode()[-2000:]}")
-        return wall, usage.ru_maxrss / 1024, out.read().decode()
+        return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read().decode()
 
 
 def main():
@@ -106,7 +108,8 @@ def main():
     if not os.path.exists(path):
         generate(path, a.heads, a.tokens, a.dim, a.centroids, a.seed)
     qkv = os.path.join(a.dir, f"peers-{os.getpid()}.qkv")
-    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads),
+               OMP_WAIT_POLICY="PASSIVE")
     faiss_cmd = [sys.executable, "-c", FAISS_CHILD, path, str(a.heads), str(a.tokens), str(a.dim),
                  str(a.centroids), str(a.threads)]
     qvg_cmd = [os.path.join(ROOT, "qvg"), "quantize", path, "-o", qkv, "--threads", str(a.threads)]
@@ -119,19 +122,20 @@ def main():
     print(f"load before: {_uptime()}")
     rows = []
     for i in range(a.runs):
-        fw, fr, fo = run(faiss_cmd, env)
+        fw, fc, fr, fo = run(faiss_cmd, env)
         inner = json.loads(fo.strip().splitlines()[-1])
-        qw, qr, _ = run(qvg_cmd)
-        rows.append((fw, inner["kmeans_s"], fr, qw, qr))
-        print(f"run {i + 1}: faiss {fw:.2f} s wall (k-means {inner['kmeans_s']:.2f} s), {fr:.0f} MB peak; "
-              f"qvg {qw:.2f} s wall, {qr:.0f} MB peak")
+        qw, qc, qr, _ = run(qvg_cmd)
+        rows.append((fw, inner["kmeans_s"], fr, qw, qr, fc, qc))
+        print(f"run {i + 1}: faiss {fw:.2f} s wall (k-means {inner['kmeans_s']:.2f} s), {fc:.2f} CPU-s, {fr:.0f} MB peak; "
+              f"qvg {qw:.2f} s wall, {qc:.2f} CPU-s, {qr:.0f} MB peak")
     os.remove(qkv)
-    med = [statistics.median(r[j] for r in rows) for j in range(5)]
+    med = [statistics.median(r[j] for r in rows) for j in range(7)]
     print(f"load after: {_uptime()}")
-    print(f"median: faiss {med[0]:.2f} s wall (k-means {med[1]:.2f} s), {med[2]:.0f} MB; "
-          f"qvg {med[3]:.2f} s wall, {med[4]:.0f} MB")
+    print(f"median: faiss {med[0]:.2f} s wall (k-means {med[1]:.2f} s), {med[5]:.2f} CPU-s, {med[2]:.0f} MB; "
+          f"qvg {med[3]:.2f} s wall, {med[6]:.2f} CPU-s, {med[4]:.0f} MB")
     print(f"ratio: faiss whole process / qvg = {med[0] / med[3]:.2f}x; "
-          f"faiss k-means alone / qvg whole process = {med[1] / med[3]:.2f}x")
+          f"faiss k-means alone / qvg whole process = {med[1] / med[3]:.2f}x; "
+          f"CPU-seconds faiss / qvg = {med[5] / med[6]:.2f}x")
 
 
 def _uptime():
