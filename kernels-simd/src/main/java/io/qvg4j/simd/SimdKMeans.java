@@ -195,14 +195,11 @@ abstract class SimdKMeans extends SimdWidth {
                 System.arraycopy(centroids, base, newCentroids, base, dim);
                 continue;
             }
+            // Kc·D divisions per head, scalar: a half-width call of roundedToBf16Bits would make that
+            // shared helper's type profile bimorphic, and C2 then compiles it without the vector
+            // intrinsics, too large to inline, which slowed every full-width caller (subtract) tenfold.
             float count = counts[k];
-            int d = 0;
-            for (; d < vectorDim; d += dl) {
-                FloatVector mean = ((FloatVector) DoubleVector.fromArray(ds(), sums, base + d)
-                        .convertShape(VectorOperators.D2F, halfFs(), 0)).div(count);
-                roundedToBf16Bits(mean).reinterpretAsFloats().intoArray(newCentroids, base + d);
-            }
-            for (; d < dim; d++) {
+            for (int d = 0; d < dim; d++) {
                 newCentroids[base + d] = Bf16.round((float) sums[base + d] / count);
             }
         }

@@ -9,6 +9,9 @@ import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
 
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
 /**
  * The QVG pipeline on the CPU: {@link ProgressiveResidualQuantization}'s stage loop and
  * {@link KMeans#iterate}'s iteration control over per-head {@link QvgKernels}, run on a number of threads.
@@ -16,7 +19,11 @@ import io.qvg4j.tensor.KvTensor;
  * do not depend on the thread count.
  */
 public final class CpuCodec implements QvgCodec {
-    /** Tokens per assignment task: heads × tiles of this many tokens are spread over the workers. */
+    /**
+     * The smallest assignment task: heads × tiles of at least this many tokens are spread over the
+     * workers, tiles large enough for about 4 tasks per thread (each task transposes the centroid table
+     * once, so fewer, larger tiles save that work and its garbage).
+     */
     static final int TOKEN_TILE = 2048;
 
     private final QvgKernels kernels;
@@ -65,7 +72,13 @@ public final class CpuCodec implements QvgCodec {
         void fill(int stage, int bh, float[] residual, float[] centroids);
     }
 
-    /** One encode's arrays, one per head: the residual, the centroid table and its successor, two id buffers. */
+    /**
+     * One encode's arrays: the residual of every head as bf16 patterns ({@code [heads, tokens, dim]},
+     * the input itself for the first stage: residuals are bf16 values, SPEC §4), widened to floats one
+     * head or tile at a time into per-thread scratch for the kernels; per head, the centroid table and
+     * its successor and two id buffers. The last stage's smoothing is done head by head inside
+     * {@link #quantize}, so the final residual is never stored.
+     */
     private final class Stages implements ProgressiveResidualQuantization.Stages {
         final KvTensor x;
         final QuantConfig config;
@@ -74,7 +87,13 @@ public final class CpuCodec implements QvgCodec {
         final int tokens;
         final int dim;
         final int kc;
-        final float[][] residual;
+        final int headSize;
+        short[] residual;
+        /** Float scratch of one head, one per thread at work: taken and given back around each task. */
+        final Queue<float[]> scratch = new ConcurrentLinkedQueue<>();
+        int stage;
+        /** The last stage's smoothing, left for {@link #quantize}: its id buffer (−1 while none is pending). */
+        int pendingSlot = -1;
         final int[][][] ids;
         final byte[][] keptIds;
         final short[][] keptCentroids;
@@ -96,8 +115,8 @@ public final class CpuCodec implements QvgCodec {
             tokens = x.tokens();
             dim = x.dim();
             kc = config.centroids();
-            residual = new float[heads][];
-            workers.forEach(heads, bh -> residual[bh] = x.headAsFloats(bh));
+            headSize = tokens * dim;
+            residual = x.bits();
             ids = new int[2][heads][tokens];
             keptIds = new byte[config.stages()][];
             keptCentroids = new short[config.stages()][];
@@ -107,8 +126,19 @@ public final class CpuCodec implements QvgCodec {
             counts = new int[heads][kc];
         }
 
+        /** The scratch of this thread holding rows [from, to) of head bh's residual as floats. */
+        private float[] widen(int bh, int from, int to) {
+            float[] f = scratch.poll();
+            if (f == null) {
+                f = new float[headSize];
+            }
+            Bf16.toFloats(residual, bh * headSize + from * dim, f, from * dim, (to - from) * dim);
+            return f;
+        }
+
         @Override
         public void initialize(int stage) {
+            this.stage = stage;
             if (given != null) {
                 keptIds[stage] = given[stage];
                 keptCentroids[stage] = givenCentroids[stage];
@@ -120,18 +150,27 @@ public final class CpuCodec implements QvgCodec {
                 });
                 return;
             }
-            workers.forEach(heads, bh -> start.fill(stage, bh, residual[bh], centroids[bh]));
+            workers.forEach(heads, bh -> {
+                float[] r = widen(bh, 0, tokens);
+                start.fill(stage, bh, r, centroids[bh]);
+                scratch.add(r);
+            });
         }
 
         @Override
         public void assign(int slot) {
             float[][] c = centroids;
             workers.forEach(heads, bh -> kernels.norms(c[bh], kc, dim, norms[bh]));
-            int tiles = (tokens + TOKEN_TILE - 1) / TOKEN_TILE;
+            int perHead = (4 * workers.threads() + heads - 1) / heads;
+            int tile = Math.max(TOKEN_TILE, (tokens + perHead - 1) / perHead);
+            int tiles = (tokens + tile - 1) / tile;
             workers.forEach(heads * tiles, task -> {
                 int bh = task / tiles;
-                int from = (task % tiles) * TOKEN_TILE;
-                kernels.assign(residual[bh], dim, from, Math.min(tokens, from + TOKEN_TILE), c[bh], norms[bh], kc, ids[slot][bh]);
+                int from = (task % tiles) * tile;
+                int to = Math.min(tokens, from + tile);
+                float[] r = widen(bh, from, to);
+                kernels.assign(r, dim, from, to, c[bh], norms[bh], kc, ids[slot][bh]);
+                scratch.add(r);
             });
         }
 
@@ -150,14 +189,37 @@ public final class CpuCodec implements QvgCodec {
         public void update(int slot) {
             float[][] c = centroids;
             float[][] n = next;
-            workers.forEach(heads, bh -> kernels.update(residual[bh], tokens, dim, ids[slot][bh], c[bh], kc, n[bh], counts[bh]));
+            workers.forEach(heads, bh -> {
+                float[] r = widen(bh, 0, tokens);
+                kernels.update(r, tokens, dim, ids[slot][bh], c[bh], kc, n[bh], counts[bh]);
+                scratch.add(r);
+            });
             next = centroids;
             centroids = n;
         }
 
         @Override
         public void subtract(int slot) {
-            workers.forEach(heads, bh -> kernels.subtract(residual[bh], tokens, dim, ids[slot][bh], centroids[bh], residual[bh]));
+            if (stage == config.stages() - 1) {
+                pendingSlot = slot;
+                return;
+            }
+            short[] next = new short[residual.length];
+            workers.forEach(heads, bh -> {
+                float[] r = smoothed(bh, slot);
+                for (int i = 0; i < headSize; i++) {
+                    next[bh * headSize + i] = Bf16.fromFloat(r[i]); // exact: the residual holds bf16 values
+                }
+                scratch.add(r);
+            });
+            residual = next;
+        }
+
+        /** Head bh's residual minus its current centroids (ids from buffer {@code slot}), in this thread's scratch. */
+        private float[] smoothed(int bh, int slot) {
+            float[] r = widen(bh, 0, tokens);
+            kernels.subtract(r, tokens, dim, ids[slot][bh], centroids[bh], r);
+            return r;
         }
 
         @Override
@@ -183,8 +245,12 @@ public final class CpuCodec implements QvgCodec {
             byte[] packed = new byte[heads * tokens * rowBytes];
             byte[] scales = new byte[heads * tokens * scaleRowBytes];
             byte[] zeros = config.asymmetric() ? new byte[scales.length] : null;
-            workers.forEach(heads, bh -> kernels.quantize(residual[bh], tokens, dim, config,
-                    packed, bh * tokens * rowBytes, scales, bh * tokens * scaleRowBytes, zeros, bh * tokens * scaleRowBytes));
+            workers.forEach(heads, bh -> {
+                float[] r = smoothed(bh, pendingSlot);
+                kernels.quantize(r, tokens, dim, config,
+                        packed, bh * tokens * rowBytes, scales, bh * tokens * scaleRowBytes, zeros, bh * tokens * scaleRowBytes);
+                scratch.add(r);
+            });
             return new QuantizedSpan(config, x.batch(), x.heads(), tokens, dim, keptIds, keptCentroids, packed, scales,
                     zeros, iterations);
         }
