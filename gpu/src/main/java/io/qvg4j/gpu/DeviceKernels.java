@@ -21,14 +21,18 @@ final class DeviceKernels {
      * ASSIGN_SLICE channels are staged in local memory at once. Build options AL and ABK of qvg.cl.
      */
     static final int ASSIGN_SIDE = 16;
-    static final int ASSIGN_SLICE = 16;
+    static final int ASSIGN_SLICE = Integer.getInteger("qvg4j.abk", 16);
     /** Tokens per chunk of the counting sort; passed to qvg.cl as the build option CHUNK. */
     static final int CHUNK = 1024;
     /** Channels per work-group of the centroid update, and members it stages at once (build option UM). */
     static final int UPDATE_GROUP = 64;
     static final int UPDATE_MEMBERS = 256;
+    /** Members' values each work-item of the update loads before adding them (build option UB; divides UM). */
+    static final int UPDATE_BATCH = Integer.getInteger("qvg4j.ub", 16);
     /** Elements per work-group of the fused quantizer (whole rows; at least one row). */
     static final int QUANTIZE_ELEMENTS = 2048;
+    /** Work-group size of the quantizer's fast path (4 values per work-item); build option QL. */
+    static final int QUANTIZE_GROUP = 256;
     /** Work-group size of element-wise kernels. */
     private static final long[] FLAT = {256};
     /**
@@ -143,13 +147,24 @@ final class DeviceKernels {
      */
     void quantize(cl_mem r, int tokens, long rows, int dim, QuantConfig config, cl_mem ids, int kc, cl_mem c,
                   cl_mem packed, cl_mem scales, cl_mem zeros) {
+        boolean subtract = ids != null;
+        int g = config.groupSize();
+        int bits = config.bits();
+        if ((bits == 2 || bits == 4 || bits == 8) && Integer.bitCount(g) == 1 && g >= 4 && g <= 4 * QUANTIZE_GROUP
+                && dim % g == 0) {
+            long n = rows * dim;
+            long groups = (n / 4 + QUANTIZE_GROUP - 1) / QUANTIZE_GROUP;
+            cl.launch("quantize4", size(groups * QUANTIZE_GROUP), size(QUANTIZE_GROUP), r, subtract ? 1 : 0, tokens,
+                    kc, subtract ? ids : packed, subtract ? c : r, dim, g, bits, config.asymmetric() ? 1 : 0,
+                    bf16Scales(config), n, packed, scales, zeros);
+            return;
+        }
         int groupRows = Math.max(1, QUANTIZE_ELEMENTS / dim);
         long local = (long) groupRows * dim * (Sizeof.cl_float + 1) + (long) groupRows * Sizeof.cl_int;
         if (local > cl.info.localMemory()) {
             throw new InvalidInputException("D = " + dim + ": the quantizer's row (" + local + " bytes of local memory) "
                     + "exceeds the local memory of '" + cl.info.name() + "' (" + cl.info.localMemory() + " bytes)");
         }
-        boolean subtract = ids != null;
         long groups = (rows + groupRows - 1) / groupRows;
         cl.launch("quantize", size(groups * FLAT[0]), FLAT, r, subtract ? 1 : 0, tokens, kc,
                 subtract ? ids : packed, subtract ? c : r, dim, config.groupSize(), config.bits(),

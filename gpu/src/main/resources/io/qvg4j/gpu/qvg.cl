@@ -52,6 +52,7 @@ __kernel void norms(__global const float* c, int dim, int count, __global float*
 #define BM (8 * AL)
 #define BN (8 * AL)
 #define XS (BM + 4)  // row stride of the staged slices: + 4 spreads the transposing stores over banks
+#define LBUF (2 * ABK * XS > 2 * AL * BM ? 2 * ABK * XS : 2 * AL * BM)
 
 // One channel of the assignment's micro-tile: 8 tokens x 8 centroids, one fma() each.
 inline void assign_step(__local const float* xr, __local const float* cr, int tx, int ty, float acc[8][8]) {
@@ -72,12 +73,11 @@ __kernel __attribute__((reqd_work_group_size(AL * AL, 1, 1)))
 void assign(__global const float* x, int tokens, int dim,
             __global const float* c, __global const float* norms, int kc,
             __global uchar* ids) {
-    __local float xs[ABK * XS];
-    __local float cs[ABK * XS];
-    // Each work-item's best score and id for its 8 tokens (in local memory to spare registers; only
-    // the owner touches them until the merge).
-    __local float best_s[AL * BM];
-    __local int best_i[AL * BM];
+    // The staged slices; after the last one, the same memory holds every work-item's best scores and
+    // ids for the merge.
+    __local float lbuf[LBUF];
+    __local float* xs = lbuf;
+    __local float* cs = lbuf + ABK * XS;
     int lid = get_local_id(0);
     int tx = lid % AL;  // centroid column
     int ty = lid / AL;  // token row
@@ -91,11 +91,13 @@ void assign(__global const float* x, int tokens, int dim,
     #define STEP (AL * AL / ABK)
     int lrow = lid / ABK;
     int lcol = lid % ABK;
+    // This work-item's best score and id for each of its 8 tokens.
+    float best_s[8];
+    int best_i[8];
     #pragma unroll
     for (int i = 0; i < 8; i++) {
-        int t = i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4;
-        best_s[tx * BM + t] = INFINITY;
-        best_i[tx * BM + t] = 0;
+        best_s[i] = INFINITY;
+        best_i[i] = 0;
     }
     for (int k0 = 0; k0 < kc; k0 += BN) {
         float acc[8][8];
@@ -149,22 +151,30 @@ void assign(__global const float* x, int tokens, int dim,
             float nk = k < kc ? nh[k] : 0.0f;
             #pragma unroll
             for (int i = 0; i < 8; i++) {
-                int t = tx * BM + (i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4);
                 float score = nk - 2.0f * acc[i][j];
-                if (k < kc && score < best_s[t]) {
-                    best_s[t] = score;
-                    best_i[t] = k;
+                if (k < kc && score < best_s[i]) {
+                    best_s[i] = score;
+                    best_i[i] = k;
                 }
             }
         }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
+    __local float* merge_s = lbuf;
+    __local int* merge_i = (__local int*) (lbuf + AL * BM);
+    #pragma unroll
+    for (int i = 0; i < 8; i++) {
+        int t = tx * BM + (i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4);
+        merge_s[t] = best_s[i];
+        merge_i[t] = best_i[i];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
     for (int t = lid; t < BM; t += AL * AL) {
-        float s = best_s[t];
-        int k = best_i[t];
+        float s = merge_s[t];
+        int k = merge_i[t];
         for (int col = 1; col < AL; col++) {
-            float s2 = best_s[col * BM + t];
-            int k2 = best_i[col * BM + t];
+            float s2 = merge_s[col * BM + t];
+            int k2 = merge_i[col * BM + t];
             if (s2 < s || (s2 == s && k2 < k)) {
                 s = s2;
                 k = k2;
@@ -425,6 +435,103 @@ __kernel void quantize(__global const float* r, int subtract, int tokens, int kc
     }
 }
 
+// The quantizer's fast path (DeviceKernels picks it when 4 codes fill whole bytes, bits 2, 4 or 8, and g
+// is a power of two from 4 to 4*QL dividing D): the rows are one flat stream of values whose blocks are
+// g consecutive values, and work-item i takes values 4i .. 4i+3, read as one float4 (coalesced), with the
+// smoothing of SPEC §4 when `subtract` is set. The g/4 work-items of a block combine their partial
+// maxima (and minima) in a butterfly over local memory; max and min are order-free (see above), so every
+// one of them ends with the block's. Each then writes its 4 codes as bits/2 bytes (MSB-first, SPEC §6.5);
+// the block's first work-item stores the scale (and zero). Work-groups of QL work-items.
+inline float abs_max(float a, float b) {  // Math.max of two values >= +0 or NaN: NaN wins
+    return isnan(a) || isnan(b) ? a + b : fmax(a, b);
+}
+
+__kernel __attribute__((reqd_work_group_size(QL, 1, 1)))
+void quantize4(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
+               __global const float* c, int dim, int g, int bits, int asym, int bf16_scales, long n,
+               __global uchar* packed, __global uchar* scales, __global uchar* zeros) {
+    __local float part_hi[QL];
+    __local float part_lo[QL];
+    int lid = get_local_id(0);
+    long e = (long) get_global_id(0) * 4;
+    int live = e < n;
+    float4 v = (float4) (0.0f);
+    if (live) {
+        v = vload4(0, r + e);
+        if (subtract) {
+            // 32-bit divisions where the tensor allows (they are several times cheaper than 64-bit ones).
+            long row = n <= INT_MAX ? (long) ((uint) e / (uint) dim) : e / dim;
+            long head = n <= INT_MAX ? (long) ((uint) row / (uint) tokens) : row / tokens;
+            float4 cv = vload4(0, c + (head * kc + ids[row]) * dim + (e - row * dim));
+            float4 d = v - cv;
+            v = (float4) (bf16_round(d.x), bf16_round(d.y), bf16_round(d.z), bf16_round(d.w));
+        }
+    }
+    float hi, lo;
+    if (!asym) {
+        hi = abs_max(abs_max(abs_max(abs_max(0.0f, fabs(v.x)), fabs(v.y)), fabs(v.z)), fabs(v.w));
+        lo = 0.0f;
+    } else {
+        hi = java_max(java_max(java_max(v.x, v.y), v.z), v.w);
+        lo = java_min(java_min(java_min(v.x, v.y), v.z), v.w);
+    }
+    int per = g >> 2;
+    for (int s = 1; s < per; s <<= 1) {
+        part_hi[lid] = hi;
+        part_lo[lid] = lo;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        float oh = part_hi[lid ^ s];
+        float ol = part_lo[lid ^ s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (!asym) {
+            hi = abs_max(hi, oh);
+        } else {
+            hi = java_max(hi, oh);
+            lo = java_min(lo, ol);
+        }
+    }
+    if (!live) return;
+    long block = e / g;
+    int first = (lid & (per - 1)) == 0;
+    float q[4] = {v.x, v.y, v.z, v.w};
+    uint codes[4];
+    if (!asym) {
+        int m = (1 << (bits - 1)) - 1;
+        float scale = java_max(hi * (1.0f / (float) m), QVG_MIN_SCALE);
+        float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
+        if (first) store_scale(scale, bf16_scales, scales, block);
+        float reciprocal = 1.0f / s;
+        #pragma unroll
+        for (int j = 0; j < 4; j++) {
+            float y = q[j] * reciprocal;
+            int code = isnan(y) ? m : (int) fmax((float) -m, fmin((float) m, round(y)));
+            codes[j] = (uint) (code + m);
+        }
+    } else {
+        int qmax = (1 << bits) - 1;
+        float scale = java_max((hi - lo) * (1.0f / (float) qmax), QVG_MIN_SCALE);
+        float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
+        float z = bf16_scales ? lo : fp8_decode(fp8_encode(lo));
+        if (first) {
+            store_scale(scale, bf16_scales, scales, block);
+            store_scale(lo, bf16_scales, zeros, block);
+        }
+        float reciprocal = 1.0f / s;
+        #pragma unroll
+        for (int j = 0; j < 4; j++) {
+            float y = (q[j] - z) * reciprocal;
+            codes[j] = isnan(y) ? 0u : (uint) fmax(0.0f, fmin((float) qmax, round(y)));
+        }
+    }
+    if (bits == 2) {
+        packed[e >> 2] = (uchar) ((codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3]);
+    } else if (bits == 4) {
+        vstore2((uchar2) ((uchar) ((codes[0] << 4) | codes[1]), (uchar) ((codes[2] << 4) | codes[3])), 0, packed + (e >> 1));
+    } else {
+        vstore4((uchar4) ((uchar) codes[0], (uchar) codes[1], (uchar) codes[2], (uchar) codes[3]), 0, packed + e);
+    }
+}
+
 // Dequantization (SPEC §7), fused: the residual (code - m)*s or code*s + z in fp32, plus the centroid of
 // stage 1, 2, ... in that order in fp32, one bf16 rounding. Work-item (8 channels, token, head): the
 // token's centroid rows are found once per stage, and rows of a multiple of 8 channels read the
@@ -445,18 +552,35 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
     // Code i of the row's MSB-first bit stream.
     __global const uchar* p = packed + row * (dim * bits / 8);
     float acc[8];
-    #pragma unroll
-    for (int j = 0; j < 8; j++) {
-        int i = i0 + j;
-        if (j < count) {
-            int first = i * bits;
-            uint window = ((uint) p[first >> 3] << 8)
-                    | (((first + bits - 1) >> 3) != (first >> 3) ? p[(first >> 3) + 1] : 0u);
-            int code = (int) ((window >> (16 - bits - (first & 7))) & ((1u << bits) - 1u));
-            long block = row * (dim / g) + i / g;
-            float scale = load_scale(scales, block, bf16_scales);
-            acc[j] = asym ? (float) code * scale + load_scale(zeros, block, bf16_scales)
-                          : (float) (code - ((1 << (bits - 1)) - 1)) * scale;
+    if (wide && (g & 7) == 0 && (8 % bits) == 0) {
+        // The 8 codes fill `bits` whole bytes and share one block: one scale, one word of codes.
+        __global const uchar* pb = p + i0 * bits / 8;
+        ulong w = 0;
+        for (int b = 0; b < bits; b++) w = (w << 8) | pb[b];
+        long block = row * (dim / g) + i0 / g;
+        float scale = load_scale(scales, block, bf16_scales);
+        float zero = asym ? load_scale(zeros, block, bf16_scales) : 0.0f;
+        int m = (1 << (bits - 1)) - 1;
+        uint mask = (1u << bits) - 1u;
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            int code = (int) ((w >> (bits * (7 - j))) & mask);
+            acc[j] = asym ? (float) code * scale + zero : (float) (code - m) * scale;
+        }
+    } else {
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            int i = i0 + j;
+            if (j < count) {
+                int first = i * bits;
+                uint window = ((uint) p[first >> 3] << 8)
+                        | (((first + bits - 1) >> 3) != (first >> 3) ? p[(first >> 3) + 1] : 0u);
+                int code = (int) ((window >> (16 - bits - (first & 7))) & ((1u << bits) - 1u));
+                long block = row * (dim / g) + i / g;
+                float scale = load_scale(scales, block, bf16_scales);
+                acc[j] = asym ? (float) code * scale + load_scale(zeros, block, bf16_scales)
+                              : (float) (code - ((1 << (bits - 1)) - 1)) * scale;
+            }
         }
     }
     for (int t = 0; t < stages; t++) {
