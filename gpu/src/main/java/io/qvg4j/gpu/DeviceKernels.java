@@ -154,7 +154,7 @@ final class DeviceKernels {
                 && dim % g == 0) {
             long n = rows * dim;
             long groups = (n / 4 + QUANTIZE_GROUP - 1) / QUANTIZE_GROUP;
-            cl.launch("quantize4", size(groups * QUANTIZE_GROUP), size(QUANTIZE_GROUP), r, subtract ? 1 : 0, tokens,
+            cl.launch("quantize", size(groups * QUANTIZE_GROUP), size(QUANTIZE_GROUP), r, subtract ? 1 : 0, tokens,
                     kc, subtract ? ids : packed, subtract ? c : r, dim, g, bits, config.asymmetric() ? 1 : 0,
                     bf16Scales(config), n, packed, scales, zeros);
             return;
@@ -166,7 +166,7 @@ final class DeviceKernels {
                     + "exceeds the local memory of '" + cl.info.name() + "' (" + cl.info.localMemory() + " bytes)");
         }
         long groups = (rows + groupRows - 1) / groupRows;
-        cl.launch("quantize", size(groups * FLAT[0]), FLAT, r, subtract ? 1 : 0, tokens, kc,
+        cl.launch("quantize_rows", size(groups * FLAT[0]), FLAT, r, subtract ? 1 : 0, tokens, kc,
                 subtract ? ids : packed, subtract ? c : r, dim, config.groupSize(), config.bits(),
                 config.asymmetric() ? 1 : 0, bf16Scales(config), rows, groupRows, packed, scales, zeros,
                 new ClRuntime.Local((long) groupRows * dim * Sizeof.cl_float), new ClRuntime.Local((long) groupRows * dim),

@@ -2,6 +2,10 @@
 // every head at once: x [heads, tokens, dim], centroids [heads, kc, dim], ids [heads, tokens] as bytes.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Vector accesses whose offset is a multiple of the vector length are written as vector-pointer
+// dereferences (buffers and the local arrays used so are 16-byte aligned): vloadN/vstoreN promise only
+// element alignment, so a compiler may split them into scalar accesses.
+
 // AL (the assignment's work-group is AL x AL work-items), ABK (channels per staged slice of the
 // assignment) and CHUNK (tokens per chunk of the counting sort) are build options from DeviceKernels.
 
@@ -56,8 +60,8 @@ __kernel void norms(__global const float* c, int dim, int count, __global float*
 
 // One channel of the assignment's micro-tile: 8 tokens x 8 centroids, one fma() each.
 inline void assign_step(__local const float* xr, __local const float* cr, int tx, int ty, float acc[8][8]) {
-    float4 xa = vload4(0, xr + ty * 4), xb = vload4(0, xr + BM / 2 + ty * 4);
-    float4 ca = vload4(0, cr + tx * 4), cb = vload4(0, cr + BN / 2 + tx * 4);
+    float4 xa = *(__local const float4*) (xr + ty * 4), xb = *(__local const float4*) (xr + BM / 2 + ty * 4);
+    float4 ca = *(__local const float4*) (cr + tx * 4), cb = *(__local const float4*) (cr + BN / 2 + tx * 4);
     float xv[8] = {xa.x, xa.y, xa.z, xa.w, xb.x, xb.y, xb.z, xb.w};
     float cv[8] = {ca.x, ca.y, ca.z, ca.w, cb.x, cb.y, cb.z, cb.w};
     #pragma unroll
@@ -75,7 +79,7 @@ void assign(__global const float* x, int tokens, int dim,
             __global uchar* ids) {
     // The staged slices; after the last one, the same memory holds every work-item's best scores and
     // ids for the merge.
-    __local float lbuf[LBUF];
+    __local float lbuf[LBUF] __attribute__((aligned(16)));
     __local float* xs = lbuf;
     __local float* cs = lbuf + ABK * XS;
     int lid = get_local_id(0);
@@ -226,7 +230,7 @@ __kernel void cluster_counts(__global const uchar* ids, int tokens, int kc, __gl
     int count = 0;
     int n = 0;
     for (; n + 4 <= len; n += 4) {
-        uchar4 v = vload4(0, local_ids + n);
+        uchar4 v = *(__local const uchar4*) (local_ids + n);
         count += (v.x == k ? 1 : 0) + (v.y == k ? 1 : 0) + (v.z == k ? 1 : 0) + (v.w == k ? 1 : 0);
     }
     for (; n < len; n++) {
@@ -287,7 +291,7 @@ __kernel void cluster_members(__global const uchar* ids, int tokens, int kc,
     int j = 0;
     int n = 0;
     for (; n + 4 <= len; n += 4) {
-        uchar4 v = vload4(0, local_ids + n);
+        uchar4 v = *(__local const uchar4*) (local_ids + n);
         if (v.x == k) out[j++] = first + n;
         if (v.y == k) out[j++] = first + n + 1;
         if (v.z == k) out[j++] = first + n + 2;
@@ -311,8 +315,8 @@ __kernel void subtract(__global const float* x, int tokens, int dim, int kc, __g
     __global const float* cr = c + ((long) bh * kc + ids[row]) * dim + i;
     long e = row * dim + i;
     if ((dim & 3) == 0) {
-        float4 v = vload4(0, x + e) - vload4(0, cr);
-        vstore4((float4) (bf16_round(v.x), bf16_round(v.y), bf16_round(v.z), bf16_round(v.w)), 0, r + e);
+        float4 v = *(__global const float4*) (x + e) - *(__global const float4*) cr;
+        *(__global float4*) (r + e) = (float4) (bf16_round(v.x), bf16_round(v.y), bf16_round(v.z), bf16_round(v.w));
     } else {
         for (int j = 0; j < min(4, dim - i); j++) {
             r[e + j] = bf16_round(x[e + j] - cr[j]);
@@ -334,8 +338,8 @@ inline float store_scale(float v, int bf16_scales, __global uchar* out, long blo
     return fp8_decode(code);
 }
 
-// Block quantizer and packing (SPEC §6, §6.5), fused with the last stage's smoothing (SPEC §4) when
-// `subtract` is set: a work-group takes `group_rows` whole token rows. (a) It reads them coalesced into
+// Block quantizer and packing (SPEC §6, §6.5) for any bits and g, fused with the last stage's smoothing
+// (SPEC §4) when `subtract` is set: a work-group takes `group_rows` whole token rows. (a) It reads them coalesced into
 // local memory, r = bf16(r - c[ids[row]]) when subtracting; (b) one work-item per block of g values
 // finds the scale (and zero) and writes the block's codes, one byte each, to local memory; (c) one
 // work-item per output byte packs the codes MSB-first (rows fill whole bytes, so the group's rows form
@@ -345,7 +349,7 @@ inline float store_scale(float v, int bf16_scales, __global uchar* out, long blo
 // rotation only spreads the reads over local memory banks.
 // Kernel division a (/) b is a * (1.0f / b) (SPEC §2.3); rounding is half away from zero, which is
 // OpenCL's round() (SPEC §2.4); NaN gives q = +m, code 2m (symmetric), or code 0 (asymmetric) (SPEC §2.5).
-__kernel void quantize(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
+__kernel void quantize_rows(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
                        __global const float* c, int dim, int g, int bits, int asym, int bf16_scales,
                        long rows, int group_rows, __global uchar* packed, __global uchar* scales,
                        __global uchar* zeros, __local float* v, __local uchar* q, __local int* cbase) {
@@ -435,7 +439,7 @@ __kernel void quantize(__global const float* r, int subtract, int tokens, int kc
     }
 }
 
-// The quantizer's fast path (DeviceKernels picks it when 4 codes fill whole bytes, bits 2, 4 or 8, and g
+// The quantizer's usual path (DeviceKernels picks it when 4 codes fill whole bytes, bits 2, 4 or 8, and g
 // is a power of two from 4 to 4*QL dividing D): the rows are one flat stream of values whose blocks are
 // g consecutive values, and work-item i takes values 4i .. 4i+3, read as one float4 (coalesced), with the
 // smoothing of SPEC §4 when `subtract` is set. The g/4 work-items of a block combine their partial
@@ -447,7 +451,7 @@ inline float abs_max(float a, float b) {  // Math.max of two values >= +0 or NaN
 }
 
 __kernel __attribute__((reqd_work_group_size(QL, 1, 1)))
-void quantize4(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
+void quantize(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
                __global const float* c, int dim, int g, int bits, int asym, int bf16_scales, long n,
                __global uchar* packed, __global uchar* scales, __global uchar* zeros) {
     __local float part_hi[QL];
@@ -457,12 +461,12 @@ void quantize4(__global const float* r, int subtract, int tokens, int kc, __glob
     int live = e < n;
     float4 v = (float4) (0.0f);
     if (live) {
-        v = vload4(0, r + e);
+        v = *(__global const float4*) (r + e);
         if (subtract) {
             // 32-bit divisions where the tensor allows (they are several times cheaper than 64-bit ones).
             long row = n <= INT_MAX ? (long) ((uint) e / (uint) dim) : e / dim;
             long head = n <= INT_MAX ? (long) ((uint) row / (uint) tokens) : row / tokens;
-            float4 cv = vload4(0, c + (head * kc + ids[row]) * dim + (e - row * dim));
+            float4 cv = *(__global const float4*) (c + (head * kc + ids[row]) * dim + (e - row * dim));
             float4 d = v - cv;
             v = (float4) (bf16_round(d.x), bf16_round(d.y), bf16_round(d.z), bf16_round(d.w));
         }
@@ -491,8 +495,8 @@ void quantize4(__global const float* r, int subtract, int tokens, int kc, __glob
         }
     }
     if (!live) return;
-    long block = e / g;
     int first = (lid & (per - 1)) == 0;
+    long block = e >> (31 - clz(g));  // e / g, g a power of two
     float q[4] = {v.x, v.y, v.z, v.w};
     uint codes[4];
     if (!asym) {
@@ -587,7 +591,7 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
         int k = ids[t * rows + row];
         __global const ushort* cr = centroids + (((long) t * heads + bh) * kc + k) * dim + i0;
         if (wide) {
-            ushort8 cv = vload8(0, cr);
+            ushort8 cv = *(__global const ushort8*) cr;
             acc[0] += bf16_value(cv.s0); acc[1] += bf16_value(cv.s1);
             acc[2] += bf16_value(cv.s2); acc[3] += bf16_value(cv.s3);
             acc[4] += bf16_value(cv.s4); acc[5] += bf16_value(cv.s5);
@@ -601,8 +605,8 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
     }
     __global ushort* o = out + row * dim + i0;
     if (wide) {
-        vstore8((ushort8) (bf16_bits(acc[0]), bf16_bits(acc[1]), bf16_bits(acc[2]), bf16_bits(acc[3]),
-                           bf16_bits(acc[4]), bf16_bits(acc[5]), bf16_bits(acc[6]), bf16_bits(acc[7])), 0, o);
+        *(__global ushort8*) o = (ushort8) (bf16_bits(acc[0]), bf16_bits(acc[1]), bf16_bits(acc[2]), bf16_bits(acc[3]),
+                           bf16_bits(acc[4]), bf16_bits(acc[5]), bf16_bits(acc[6]), bf16_bits(acc[7]));
     } else {
         #pragma unroll
         for (int j = 0; j < 8; j++) {
