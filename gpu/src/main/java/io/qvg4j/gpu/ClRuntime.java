@@ -45,7 +45,8 @@ final class ClRuntime implements AutoCloseable {
             + " -DQVG_FP8_MAX=" + Float.toHexString(io.qvg4j.numeric.Fp8E4M3.MAX) + "f"
             + " -DAL=" + DeviceKernels.ASSIGN_SIDE + " -DABK=" + DeviceKernels.ASSIGN_SLICE
             + " -DCHUNK=" + DeviceKernels.CHUNK + " -DUM=" + DeviceKernels.UPDATE_MEMBERS
-            + " -DQL=" + DeviceKernels.QUANTIZE_GROUP + " -DUB=" + DeviceKernels.UPDATE_BATCH;
+            + " -DQL=" + DeviceKernels.QUANTIZE_GROUP + " -DUB=" + DeviceKernels.UPDATE_BATCH
+            + " -DQH=" + DeviceKernels.QUANTIZE_HALVES;
 
     final OpenCl.DeviceInfo info;
     private final cl_context context;

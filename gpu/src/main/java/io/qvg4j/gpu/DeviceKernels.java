@@ -28,11 +28,13 @@ final class DeviceKernels {
     static final int UPDATE_GROUP = 64;
     static final int UPDATE_MEMBERS = 256;
     /** Members' values each work-item of the update loads before adding them (build option UB; divides UM). */
-    static final int UPDATE_BATCH = Integer.getInteger("qvg4j.ub", 16);
+    static final int UPDATE_BATCH = Integer.getInteger("qvg4j.ub", 64);
     /** Elements per work-group of the fused quantizer (whole rows; at least one row). */
     static final int QUANTIZE_ELEMENTS = 2048;
     /** Work-group size of the quantizer's fast path (4 values per work-item); build option QL. */
     static final int QUANTIZE_GROUP = 256;
+    /** Float4 runs per work-item of the quantizer's usual path, QUANTIZE_GROUP·4 values apart (build option QH). */
+    static final int QUANTIZE_HALVES = Integer.getInteger("qvg4j.qh", 1);
     /** Work-group size of element-wise kernels. */
     private static final long[] FLAT = {256};
     /**
@@ -153,7 +155,8 @@ final class DeviceKernels {
         if ((bits == 2 || bits == 4 || bits == 8) && Integer.bitCount(g) == 1 && g >= 4 && g <= 4 * QUANTIZE_GROUP
                 && dim % g == 0) {
             long n = rows * dim;
-            long groups = (n / 4 + QUANTIZE_GROUP - 1) / QUANTIZE_GROUP;
+            long perGroup = (long) QUANTIZE_GROUP * QUANTIZE_HALVES;
+            long groups = (n / 4 + perGroup - 1) / perGroup;
             cl.launch("quantize", size(groups * QUANTIZE_GROUP), size(QUANTIZE_GROUP), r, subtract ? 1 : 0, tokens,
                     kc, subtract ? ids : packed, subtract ? c : r, dim, g, bits, config.asymmetric() ? 1 : 0,
                     bf16Scales(config), n, packed, scales, zeros);

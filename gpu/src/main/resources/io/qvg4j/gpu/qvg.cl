@@ -454,85 +454,105 @@ __kernel __attribute__((reqd_work_group_size(QL, 1, 1)))
 void quantize(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
                __global const float* c, int dim, int g, int bits, int asym, int bf16_scales, long n,
                __global uchar* packed, __global uchar* scales, __global uchar* zeros) {
-    __local float part_hi[QL];
-    __local float part_lo[QL];
+    __local float part_hi[QH * QL];
+    __local float part_lo[QH * QL];
     int lid = get_local_id(0);
-    long e = (long) get_global_id(0) * 4;
-    int live = e < n;
-    float4 v = (float4) (0.0f);
-    if (live) {
-        v = *(__global const float4*) (r + e);
-        if (subtract) {
-            // 32-bit divisions where the tensor allows (they are several times cheaper than 64-bit ones).
-            long row = n <= INT_MAX ? (long) ((uint) e / (uint) dim) : e / dim;
-            long head = n <= INT_MAX ? (long) ((uint) row / (uint) tokens) : row / tokens;
-            float4 cv = *(__global const float4*) (c + (head * kc + ids[row]) * dim + (e - row * dim));
-            float4 d = v - cv;
-            v = (float4) (bf16_round(d.x), bf16_round(d.y), bf16_round(d.z), bf16_round(d.w));
+    long base = (long) get_group_id(0) * (QH * QL * 4) + lid * 4;
+    float4 v[QH];
+    float hi[QH], lo[QH];
+    #pragma unroll
+    for (int h = 0; h < QH; h++) {
+        long e = base + h * (QL * 4);
+        v[h] = (float4) (0.0f);
+        if (e < n) {
+            v[h] = *(__global const float4*) (r + e);
+            if (subtract) {
+                // 32-bit divisions where the tensor allows (they are several times cheaper than 64-bit ones).
+                long row = n <= INT_MAX ? (long) ((uint) e / (uint) dim) : e / dim;
+                long head = n <= INT_MAX ? (long) ((uint) row / (uint) tokens) : row / tokens;
+                float4 cv = *(__global const float4*) (c + (head * kc + ids[row]) * dim + (e - row * dim));
+                float4 d = v[h] - cv;
+                v[h] = (float4) (bf16_round(d.x), bf16_round(d.y), bf16_round(d.z), bf16_round(d.w));
+            }
         }
-    }
-    float hi, lo;
-    if (!asym) {
-        hi = abs_max(abs_max(abs_max(abs_max(0.0f, fabs(v.x)), fabs(v.y)), fabs(v.z)), fabs(v.w));
-        lo = 0.0f;
-    } else {
-        hi = java_max(java_max(java_max(v.x, v.y), v.z), v.w);
-        lo = java_min(java_min(java_min(v.x, v.y), v.z), v.w);
+        if (!asym) {
+            hi[h] = abs_max(abs_max(abs_max(abs_max(0.0f, fabs(v[h].x)), fabs(v[h].y)), fabs(v[h].z)), fabs(v[h].w));
+            lo[h] = 0.0f;
+        } else {
+            hi[h] = java_max(java_max(java_max(v[h].x, v[h].y), v[h].z), v[h].w);
+            lo[h] = java_min(java_min(java_min(v[h].x, v[h].y), v[h].z), v[h].w);
+        }
     }
     int per = g >> 2;
     for (int s = 1; s < per; s <<= 1) {
-        part_hi[lid] = hi;
-        part_lo[lid] = lo;
+        #pragma unroll
+        for (int h = 0; h < QH; h++) {
+            part_hi[h * QL + lid] = hi[h];
+            part_lo[h * QL + lid] = lo[h];
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
-        float oh = part_hi[lid ^ s];
-        float ol = part_lo[lid ^ s];
+        float oh[QH], ol[QH];
+        #pragma unroll
+        for (int h = 0; h < QH; h++) {
+            oh[h] = part_hi[h * QL + (lid ^ s)];
+            ol[h] = part_lo[h * QL + (lid ^ s)];
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
-        if (!asym) {
-            hi = abs_max(hi, oh);
-        } else {
-            hi = java_max(hi, oh);
-            lo = java_min(lo, ol);
+        #pragma unroll
+        for (int h = 0; h < QH; h++) {
+            if (!asym) {
+                hi[h] = abs_max(hi[h], oh[h]);
+            } else {
+                hi[h] = java_max(hi[h], oh[h]);
+                lo[h] = java_min(lo[h], ol[h]);
+            }
         }
     }
-    if (!live) return;
     int first = (lid & (per - 1)) == 0;
-    long block = e >> (31 - clz(g));  // e / g, g a power of two
-    float q[4] = {v.x, v.y, v.z, v.w};
-    uint codes[4];
-    if (!asym) {
-        int m = (1 << (bits - 1)) - 1;
-        float scale = java_max(hi * (1.0f / (float) m), QVG_MIN_SCALE);
-        float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
-        if (first) store_scale(scale, bf16_scales, scales, block);
-        float reciprocal = 1.0f / s;
-        #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            float y = q[j] * reciprocal;
-            int code = isnan(y) ? m : (int) fmax((float) -m, fmin((float) m, round(y)));
-            codes[j] = (uint) (code + m);
+    #pragma unroll
+    for (int h = 0; h < QH; h++) {
+        long e = base + h * (QL * 4);
+        if (e >= n) continue;
+        long block = e >> (31 - clz(g));  // e / g, g a power of two
+        float q[4] = {v[h].x, v[h].y, v[h].z, v[h].w};
+        uint codes[4];
+        if (!asym) {
+            int m = (1 << (bits - 1)) - 1;
+            float scale = java_max(hi[h] * (1.0f / (float) m), QVG_MIN_SCALE);
+            float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
+            if (first) store_scale(scale, bf16_scales, scales, block);
+            float reciprocal = 1.0f / s;
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                float y = q[j] * reciprocal;
+                int code = isnan(y) ? m : (int) fmax((float) -m, fmin((float) m, round(y)));
+                codes[j] = (uint) (code + m);
+            }
+        } else {
+            int qmax = (1 << bits) - 1;
+            float scale = java_max((hi[h] - lo[h]) * (1.0f / (float) qmax), QVG_MIN_SCALE);
+            float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
+            float z = bf16_scales ? lo[h] : fp8_decode(fp8_encode(lo[h]));
+            if (first) {
+                store_scale(scale, bf16_scales, scales, block);
+                store_scale(lo[h], bf16_scales, zeros, block);
+            }
+            float reciprocal = 1.0f / s;
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                float y = (q[j] - z) * reciprocal;
+                codes[j] = isnan(y) ? 0u : (uint) fmax(0.0f, fmin((float) qmax, round(y)));
+            }
         }
-    } else {
-        int qmax = (1 << bits) - 1;
-        float scale = java_max((hi - lo) * (1.0f / (float) qmax), QVG_MIN_SCALE);
-        float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
-        float z = bf16_scales ? lo : fp8_decode(fp8_encode(lo));
-        if (first) {
-            store_scale(scale, bf16_scales, scales, block);
-            store_scale(lo, bf16_scales, zeros, block);
+        if (bits == 2) {
+            packed[e >> 2] = (uchar) ((codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3]);
+        } else if (bits == 4) {
+            *(__global uchar2*) (packed + (e >> 1)) = (uchar2) ((uchar) ((codes[0] << 4) | codes[1]),
+                                                                (uchar) ((codes[2] << 4) | codes[3]));
+        } else {
+            *(__global uchar4*) (packed + e) = (uchar4) ((uchar) codes[0], (uchar) codes[1], (uchar) codes[2],
+                                                         (uchar) codes[3]);
         }
-        float reciprocal = 1.0f / s;
-        #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            float y = (q[j] - z) * reciprocal;
-            codes[j] = isnan(y) ? 0u : (uint) fmax(0.0f, fmin((float) qmax, round(y)));
-        }
-    }
-    if (bits == 2) {
-        packed[e >> 2] = (uchar) ((codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3]);
-    } else if (bits == 4) {
-        vstore2((uchar2) ((uchar) ((codes[0] << 4) | codes[1]), (uchar) ((codes[2] << 4) | codes[3])), 0, packed + (e >> 1));
-    } else {
-        vstore4((uchar4) ((uchar) codes[0], (uchar) codes[1], (uchar) codes[2], (uchar) codes[3]), 0, packed + e);
     }
 }
 
