@@ -37,8 +37,8 @@ final class ClRuntime implements AutoCloseable {
      * IEEE division and square root (SPEC §2.3 and §3.3 rely on them), and the constants the kernels share
      * with the Java reference, defined from it so they are written once: the scale floor (SPEC §6.2) and
      * the FP8 maximum (SPEC §2.2), as exact hexadecimal floats; and the tile sizes the Java launch code
-     * relies on ({@code AL}, {@code ABK}, {@code CHUNK}, {@code UM}, {@code QL}). Never fast-math options; contraction is
-     * turned off by a pragma in every source instead.
+     * relies on ({@code AL}, {@code ABK}, {@code CHUNK}, {@code UM}, {@code UB}, {@code QL}, {@code QH}).
+     * Never fast-math options; contraction is turned off by a pragma in every source instead.
      */
     static final String BUILD_OPTIONS = "-cl-fp32-correctly-rounded-divide-sqrt"
             + " -DQVG_MIN_SCALE=" + Float.toHexString(io.qvg4j.algorithm.BlockQuantizer.MIN_SCALE) + "f"
@@ -75,7 +75,7 @@ final class ClRuntime implements AutoCloseable {
             }
             program = clCreateProgramWithSource(context, sources.size(), sources.toArray(String[]::new), null, null);
             try {
-                clBuildProgram(program, 0, null, BUILD_OPTIONS + " " + System.getProperty("qvg4j.xopts", ""), null, null);
+                clBuildProgram(program, 0, null, BUILD_OPTIONS, null, null);
             } catch (CLException e) {
                 throw new IllegalStateException("OpenCL build failed on " + info.name() + ":\n" + buildLog(handle), e);
             }

@@ -21,20 +21,20 @@ final class DeviceKernels {
      * ASSIGN_SLICE channels are staged in local memory at once. Build options AL and ABK of qvg.cl.
      */
     static final int ASSIGN_SIDE = 16;
-    static final int ASSIGN_SLICE = Integer.getInteger("qvg4j.abk", 16);
+    static final int ASSIGN_SLICE = 16;
     /** Tokens per chunk of the counting sort; passed to qvg.cl as the build option CHUNK. */
     static final int CHUNK = 1024;
     /** Channels per work-group of the centroid update, and members it stages at once (build option UM). */
     static final int UPDATE_GROUP = 64;
     static final int UPDATE_MEMBERS = 256;
     /** Members' values each work-item of the update loads before adding them (build option UB; divides UM). */
-    static final int UPDATE_BATCH = Integer.getInteger("qvg4j.ub", 64);
+    static final int UPDATE_BATCH = 64;
     /** Elements per work-group of the fused quantizer (whole rows; at least one row). */
     static final int QUANTIZE_ELEMENTS = 2048;
     /** Work-group size of the quantizer's fast path (4 values per work-item); build option QL. */
     static final int QUANTIZE_GROUP = 256;
-    /** Float4 runs per work-item of the quantizer's usual path, QUANTIZE_GROUP·4 values apart (build option QH). */
-    static final int QUANTIZE_HALVES = Integer.getInteger("qvg4j.qh", 1);
+    /** Float4 runs per work-item of the quantizer's usual path, QUANTIZE_GROUP·4 values apart, sharing its barriers (build option QH). */
+    static final int QUANTIZE_HALVES = 2;
     /** Work-group size of element-wise kernels. */
     private static final long[] FLAT = {256};
     /**

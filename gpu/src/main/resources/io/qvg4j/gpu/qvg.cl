@@ -45,7 +45,7 @@ __kernel void norms(__global const float* c, int dim, int count, __global float*
 // Assignment (SPEC §3.2), register-tiled like a GEMM. A work-group of AL*AL work-items scores a tile of
 // BM = 8*AL tokens against BN = 8*AL centroids at a time; each work-item owns 8 tokens x 8 centroids
 // (two runs of 4, AL*4 apart, so that its float4 reads of local memory hit distinct banks) and keeps
-// their 64 dot products in registers. The channels are staged ABK at a time in local memory, the next
+// their 64 dot products, and its best score and id per token, in registers. The channels are staged ABK at a time in local memory, the next
 // slice read from global memory while the current one is used. Every dot product is still one fma()
 // chain over d = 0, 1, ... from +0 (the slices run in order and the accumulator is carried across
 // them), never split. Per centroid tile, score = norms[k] - 2*dot (2*dot rounded first, contraction
@@ -441,11 +441,12 @@ __kernel void quantize_rows(__global const float* r, int subtract, int tokens, i
 
 // The quantizer's usual path (DeviceKernels picks it when 4 codes fill whole bytes, bits 2, 4 or 8, and g
 // is a power of two from 4 to 4*QL dividing D): the rows are one flat stream of values whose blocks are
-// g consecutive values, and work-item i takes values 4i .. 4i+3, read as one float4 (coalesced), with the
-// smoothing of SPEC §4 when `subtract` is set. The g/4 work-items of a block combine their partial
-// maxima (and minima) in a butterfly over local memory; max and min are order-free (see above), so every
-// one of them ends with the block's. Each then writes its 4 codes as bits/2 bytes (MSB-first, SPEC §6.5);
-// the block's first work-item stores the scale (and zero). Work-groups of QL work-items.
+// g consecutive values. A work-group of QL work-items takes QH runs of 4*QL values; in each run work-item
+// i takes values 4i .. 4i+3, read as one float4 (coalesced), with the smoothing of SPEC §4 when
+// `subtract` is set. The g/4 work-items of a block combine their partial maxima (and minima) in a
+// butterfly over local memory, the QH runs sharing its barriers; max and min are order-free (see
+// above), so every one of them ends with the block's. Each then writes its 4 codes as bits/2 bytes
+// (MSB-first, SPEC §6.5); the block's first work-item stores the scale (and zero).
 inline float abs_max(float a, float b) {  // Math.max of two values >= +0 or NaN: NaN wins
     return isnan(a) || isnan(b) ? a + b : fmax(a, b);
 }
