@@ -63,7 +63,7 @@ final class DeviceKernels {
     }
 
     void widen(cl_mem bf16, cl_mem f32, long n) {
-        cl.launch("widen_bf16", size(n), FLAT, bf16, f32, n);
+        cl.launch("widen_bf16", size((n + 7) / 8), FLAT, bf16, f32, n);
     }
 
     void narrow(cl_mem f32, cl_mem bf16, long n) {

@@ -9,9 +9,19 @@
 // AL (the assignment's work-group is AL x AL work-items), ABK (channels per staged slice of the
 // assignment) and CHUNK (tokens per chunk of the counting sort) are build options from DeviceKernels.
 
+// Work-item i widens values 8i .. 8i+7: one 16-byte read (two bf16 per uint, little-endian) and two
+// 16-byte writes; a short tail one by one.
 __kernel void widen_bf16(__global const ushort* in, __global float* out, long n) {
-    long i = get_global_id(0);
-    if (i < n) out[i] = bf16_value(in[i]);
+    long i = (long) get_global_id(0) * 8;
+    if (i + 8 <= n) {
+        uint4 u = *(__global const uint4*) (in + i);
+        *(__global float4*) (out + i) = (float4) (as_float(u.x << 16), as_float(u.x & 0xFFFF0000u),
+                                                  as_float(u.y << 16), as_float(u.y & 0xFFFF0000u));
+        *(__global float4*) (out + i + 4) = (float4) (as_float(u.z << 16), as_float(u.z & 0xFFFF0000u),
+                                                      as_float(u.w << 16), as_float(u.w & 0xFFFF0000u));
+    } else {
+        for (long j = i; j < n; j++) out[j] = bf16_value(in[j]);
+    }
 }
 
 __kernel void narrow_bf16(__global const float* in, __global ushort* out, long n) {
@@ -612,11 +622,12 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
         int k = ids[t * rows + row];
         __global const ushort* cr = centroids + (((long) t * heads + bh) * kc + k) * dim + i0;
         if (wide) {
-            ushort8 cv = *(__global const ushort8*) cr;
-            acc[0] += bf16_value(cv.s0); acc[1] += bf16_value(cv.s1);
-            acc[2] += bf16_value(cv.s2); acc[3] += bf16_value(cv.s3);
-            acc[4] += bf16_value(cv.s4); acc[5] += bf16_value(cv.s5);
-            acc[6] += bf16_value(cv.s6); acc[7] += bf16_value(cv.s7);
+            // Two bf16 per uint, little-endian: the low half is the even channel.
+            uint4 cv = *(__global const uint4*) cr;
+            acc[0] += as_float(cv.x << 16); acc[1] += as_float(cv.x & 0xFFFF0000u);
+            acc[2] += as_float(cv.y << 16); acc[3] += as_float(cv.y & 0xFFFF0000u);
+            acc[4] += as_float(cv.z << 16); acc[5] += as_float(cv.z & 0xFFFF0000u);
+            acc[6] += as_float(cv.w << 16); acc[7] += as_float(cv.w & 0xFFFF0000u);
         } else {
             #pragma unroll
             for (int j = 0; j < 8; j++) {
@@ -626,8 +637,10 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
     }
     __global ushort* o = out + row * dim + i0;
     if (wide) {
-        *(__global ushort8*) o = (ushort8) (bf16_bits(acc[0]), bf16_bits(acc[1]), bf16_bits(acc[2]), bf16_bits(acc[3]),
-                           bf16_bits(acc[4]), bf16_bits(acc[5]), bf16_bits(acc[6]), bf16_bits(acc[7]));
+        *(__global uint4*) o = (uint4) (bf16_bits(acc[0]) | ((uint) bf16_bits(acc[1]) << 16),
+                                        bf16_bits(acc[2]) | ((uint) bf16_bits(acc[3]) << 16),
+                                        bf16_bits(acc[4]) | ((uint) bf16_bits(acc[5]) << 16),
+                                        bf16_bits(acc[6]) | ((uint) bf16_bits(acc[7]) << 16));
     } else {
         #pragma unroll
         for (int j = 0; j < 8; j++) {
