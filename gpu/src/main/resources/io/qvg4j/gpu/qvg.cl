@@ -622,12 +622,11 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
         int k = ids[t * rows + row];
         __global const ushort* cr = centroids + (((long) t * heads + bh) * kc + k) * dim + i0;
         if (wide) {
-            // Two bf16 per uint, little-endian: the low half is the even channel.
-            uint4 cv = *(__global const uint4*) cr;
-            acc[0] += as_float(cv.x << 16); acc[1] += as_float(cv.x & 0xFFFF0000u);
-            acc[2] += as_float(cv.y << 16); acc[3] += as_float(cv.y & 0xFFFF0000u);
-            acc[4] += as_float(cv.z << 16); acc[5] += as_float(cv.z & 0xFFFF0000u);
-            acc[6] += as_float(cv.w << 16); acc[7] += as_float(cv.w & 0xFFFF0000u);
+            ushort8 cv = *(__global const ushort8*) cr;
+            acc[0] += bf16_value(cv.s0); acc[1] += bf16_value(cv.s1);
+            acc[2] += bf16_value(cv.s2); acc[3] += bf16_value(cv.s3);
+            acc[4] += bf16_value(cv.s4); acc[5] += bf16_value(cv.s5);
+            acc[6] += bf16_value(cv.s6); acc[7] += bf16_value(cv.s7);
         } else {
             #pragma unroll
             for (int j = 0; j < 8; j++) {
@@ -637,10 +636,8 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
     }
     __global ushort* o = out + row * dim + i0;
     if (wide) {
-        *(__global uint4*) o = (uint4) (bf16_bits(acc[0]) | ((uint) bf16_bits(acc[1]) << 16),
-                                        bf16_bits(acc[2]) | ((uint) bf16_bits(acc[3]) << 16),
-                                        bf16_bits(acc[4]) | ((uint) bf16_bits(acc[5]) << 16),
-                                        bf16_bits(acc[6]) | ((uint) bf16_bits(acc[7]) << 16));
+        *(__global ushort8*) o = (ushort8) (bf16_bits(acc[0]), bf16_bits(acc[1]), bf16_bits(acc[2]), bf16_bits(acc[3]),
+                                            bf16_bits(acc[4]), bf16_bits(acc[5]), bf16_bits(acc[6]), bf16_bits(acc[7]));
     } else {
         #pragma unroll
         for (int j = 0; j < 8; j++) {
