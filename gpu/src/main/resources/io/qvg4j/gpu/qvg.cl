@@ -83,6 +83,46 @@ inline void assign_step(__local const float* xr, __local const float* cr, int tx
     }
 }
 
+// The staging of one slice (channels d .. d+ABK-1) of BM rows from global memory into registers, and
+// from there, transposed, into local memory. When D is a multiple of ABK, work-item lid reads 4
+// channels of rows lid/(ABK/4) + j*V4STEP as one float4; otherwise one channel of rows lid/ABK + j*STEP.
+// Rows past `limit` read as 0 (they are never kept).
+#define STEP (AL * AL / ABK)
+#define V4STEP (AL * AL * 4 / ABK)
+inline void slice_load(__global const float* h, int r0, int limit, int dim, int d, int lid, int vec, float p[BM / STEP]) {
+    if (vec) {
+        int col = lid % (ABK / 4) * 4;
+        #pragma unroll
+        for (int j = 0; j < BM / V4STEP; j++) {
+            int r = r0 + lid / (ABK / 4) + j * V4STEP;
+            float4 v = r < limit ? *(__global const float4*) (h + (long) r * dim + d + col) : (float4) (0.0f);
+            p[4 * j] = v.x; p[4 * j + 1] = v.y; p[4 * j + 2] = v.z; p[4 * j + 3] = v.w;
+        }
+    } else {
+        int col = lid % ABK;
+        #pragma unroll
+        for (int j = 0; j < BM / STEP; j++) {
+            int r = r0 + lid / ABK + j * STEP;
+            p[j] = r < limit && d + col < dim ? h[(long) r * dim + d + col] : 0.0f;
+        }
+    }
+}
+
+inline void slice_store(__local float* s, int lid, int vec, const float p[BM / STEP]) {
+    if (vec) {
+        int col = lid % (ABK / 4) * 4;
+        #pragma unroll
+        for (int j = 0; j < BM / V4STEP; j++) {
+            int r = lid / (ABK / 4) + j * V4STEP;
+            #pragma unroll
+            for (int q = 0; q < 4; q++) s[(col + q) * XS + r] = p[4 * j + q];
+        }
+    } else {
+        #pragma unroll
+        for (int j = 0; j < BM / STEP; j++) s[lid % ABK * XS + lid / ABK + j * STEP] = p[j];
+    }
+}
+
 __kernel __attribute__((reqd_work_group_size(AL * AL, 1, 1)))
 void assign(__global const float* x, int tokens, int dim,
             __global const float* c, __global const float* norms, int kc,
@@ -100,11 +140,7 @@ void assign(__global const float* x, int tokens, int dim,
     __global const float* xh = x + (long) bh * tokens * dim;
     __global const float* ch = c + (long) bh * kc * dim;
     __global const float* nh = norms + (long) bh * kc;
-    // Global reads of a slice: work-item lid fetches (row lid/ABK + j*STEP, channel lid%ABK), so that
-    // ABK neighbouring work-items read one row's ABK consecutive channels.
-    #define STEP (AL * AL / ABK)
-    int lrow = lid / ABK;
-    int lcol = lid % ABK;
+    int vec = dim % ABK == 0;
     // This work-item's best score and id for each of its 8 tokens.
     float best_s[8];
     int best_i[8];
@@ -124,31 +160,17 @@ void assign(__global const float* x, int tokens, int dim,
         }
         float px[BM / STEP];
         float pc[BN / STEP];
-        // The first slice (channels 0 .. ABK-1); rows past the end read as 0 and are never kept.
-        #pragma unroll
-        for (int j = 0; j < BM / STEP; j++) {
-            int n = n0 + lrow + j * STEP;
-            int k = k0 + lrow + j * STEP;
-            px[j] = n < tokens && lcol < dim ? xh[(long) n * dim + lcol] : 0.0f;
-            pc[j] = k < kc && lcol < dim ? ch[(long) k * dim + lcol] : 0.0f;
-        }
+        slice_load(xh, n0, tokens, dim, 0, lid, vec, px);
+        slice_load(ch, k0, kc, dim, 0, lid, vec, pc);
         for (int d0 = 0; d0 < dim; d0 += ABK) {
             barrier(CLK_LOCAL_MEM_FENCE);
-            #pragma unroll
-            for (int j = 0; j < BM / STEP; j++) {
-                xs[lcol * XS + lrow + j * STEP] = px[j];
-                cs[lcol * XS + lrow + j * STEP] = pc[j];
-            }
+            slice_store(xs, lid, vec, px);
+            slice_store(cs, lid, vec, pc);
             barrier(CLK_LOCAL_MEM_FENCE);
-            int d1 = d0 + ABK;
-            if (d1 < dim) {
-                #pragma unroll
-                for (int j = 0; j < BM / STEP; j++) {
-                    int n = n0 + lrow + j * STEP;
-                    int k = k0 + lrow + j * STEP;
-                    px[j] = n < tokens && d1 + lcol < dim ? xh[(long) n * dim + d1 + lcol] : 0.0f;
-                    pc[j] = k < kc && d1 + lcol < dim ? ch[(long) k * dim + d1 + lcol] : 0.0f;
-                }
+            // The next slice's reads overlap this one's arithmetic.
+            if (d0 + ABK < dim) {
+                slice_load(xh, n0, tokens, dim, d0 + ABK, lid, vec, px);
+                slice_load(ch, k0, kc, dim, d0 + ABK, lid, vec, pc);
             }
             int dn = min(ABK, dim - d0);
             if (dn == ABK) {
