@@ -37,14 +37,16 @@ final class ClRuntime implements AutoCloseable {
      * IEEE division and square root (SPEC §2.3 and §3.3 rely on them), and the constants the kernels share
      * with the Java reference, defined from it so they are written once: the scale floor (SPEC §6.2) and
      * the FP8 maximum (SPEC §2.2), as exact hexadecimal floats; and the tile sizes the Java launch code
-     * relies on ({@code AL}, {@code ABK}, {@code CHUNK}, {@code UM}). Never fast-math options; contraction is
-     * turned off by a pragma in every source instead.
+     * relies on ({@code AL}, {@code ABK}, {@code CHUNK}, {@code UM}, {@code UB}, {@code QL}, {@code QH}).
+     * Never fast-math options; contraction is turned off by a pragma in every source instead.
      */
     static final String BUILD_OPTIONS = "-cl-fp32-correctly-rounded-divide-sqrt"
             + " -DQVG_MIN_SCALE=" + Float.toHexString(io.qvg4j.algorithm.BlockQuantizer.MIN_SCALE) + "f"
             + " -DQVG_FP8_MAX=" + Float.toHexString(io.qvg4j.numeric.Fp8E4M3.MAX) + "f"
             + " -DAL=" + DeviceKernels.ASSIGN_SIDE + " -DABK=" + DeviceKernels.ASSIGN_SLICE
-            + " -DCHUNK=" + DeviceKernels.CHUNK + " -DUM=" + DeviceKernels.UPDATE_MEMBERS;
+            + " -DCHUNK=" + DeviceKernels.CHUNK + " -DUM=" + DeviceKernels.UPDATE_MEMBERS
+            + " -DQL=" + DeviceKernels.QUANTIZE_GROUP + " -DUB=" + DeviceKernels.UPDATE_BATCH
+            + " -DQH=" + DeviceKernels.QUANTIZE_HALVES;
 
     final OpenCl.DeviceInfo info;
     private final cl_context context;

@@ -27,8 +27,14 @@ final class DeviceKernels {
     /** Channels per work-group of the centroid update, and members it stages at once (build option UM). */
     static final int UPDATE_GROUP = 64;
     static final int UPDATE_MEMBERS = 256;
+    /** Members' values each work-item of the update loads before adding them (build option UB; divides UM). */
+    static final int UPDATE_BATCH = 64;
     /** Elements per work-group of the fused quantizer (whole rows; at least one row). */
     static final int QUANTIZE_ELEMENTS = 2048;
+    /** Work-group size of the quantizer's fast path (4 values per work-item); build option QL. */
+    static final int QUANTIZE_GROUP = 256;
+    /** Float4 runs per work-item of the quantizer's usual path, QUANTIZE_GROUP·4 values apart, sharing its barriers (build option QH). */
+    static final int QUANTIZE_HALVES = 2;
     /** Work-group size of element-wise kernels. */
     private static final long[] FLAT = {256};
     /**
@@ -57,7 +63,7 @@ final class DeviceKernels {
     }
 
     void widen(cl_mem bf16, cl_mem f32, long n) {
-        cl.launch("widen_bf16", size(n), FLAT, bf16, f32, n);
+        cl.launch("widen_bf16", size((n + 7) / 8), FLAT, bf16, f32, n);
     }
 
     void narrow(cl_mem f32, cl_mem bf16, long n) {
@@ -143,15 +149,27 @@ final class DeviceKernels {
      */
     void quantize(cl_mem r, int tokens, long rows, int dim, QuantConfig config, cl_mem ids, int kc, cl_mem c,
                   cl_mem packed, cl_mem scales, cl_mem zeros) {
+        boolean subtract = ids != null;
+        int g = config.groupSize();
+        int bits = config.bits();
+        if ((bits == 2 || bits == 4 || bits == 8) && Integer.bitCount(g) == 1 && g >= 4 && g <= 4 * QUANTIZE_GROUP
+                && dim % g == 0) {
+            long n = rows * dim;
+            long perGroup = (long) QUANTIZE_GROUP * QUANTIZE_HALVES;
+            long groups = (n / 4 + perGroup - 1) / perGroup;
+            cl.launch("quantize", size(groups * QUANTIZE_GROUP), size(QUANTIZE_GROUP), r, subtract ? 1 : 0, tokens,
+                    kc, subtract ? ids : packed, subtract ? c : r, dim, g, bits, config.asymmetric() ? 1 : 0,
+                    bf16Scales(config), n, packed, scales, zeros);
+            return;
+        }
         int groupRows = Math.max(1, QUANTIZE_ELEMENTS / dim);
         long local = (long) groupRows * dim * (Sizeof.cl_float + 1) + (long) groupRows * Sizeof.cl_int;
         if (local > cl.info.localMemory()) {
             throw new InvalidInputException("D = " + dim + ": the quantizer's row (" + local + " bytes of local memory) "
                     + "exceeds the local memory of '" + cl.info.name() + "' (" + cl.info.localMemory() + " bytes)");
         }
-        boolean subtract = ids != null;
         long groups = (rows + groupRows - 1) / groupRows;
-        cl.launch("quantize", size(groups * FLAT[0]), FLAT, r, subtract ? 1 : 0, tokens, kc,
+        cl.launch("quantize_rows", size(groups * FLAT[0]), FLAT, r, subtract ? 1 : 0, tokens, kc,
                 subtract ? ids : packed, subtract ? c : r, dim, config.groupSize(), config.bits(),
                 config.asymmetric() ? 1 : 0, bf16Scales(config), rows, groupRows, packed, scales, zeros,
                 new ClRuntime.Local((long) groupRows * dim * Sizeof.cl_float), new ClRuntime.Local((long) groupRows * dim),

@@ -2,12 +2,26 @@
 // every head at once: x [heads, tokens, dim], centroids [heads, kc, dim], ids [heads, tokens] as bytes.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Vector accesses whose offset is a multiple of the vector length are written as vector-pointer
+// dereferences (buffers and the local arrays used so are 16-byte aligned): vloadN/vstoreN promise only
+// element alignment, so a compiler may split them into scalar accesses.
+
 // AL (the assignment's work-group is AL x AL work-items), ABK (channels per staged slice of the
 // assignment) and CHUNK (tokens per chunk of the counting sort) are build options from DeviceKernels.
 
+// Work-item i widens values 8i .. 8i+7: one 16-byte read (two bf16 per uint, little-endian) and two
+// 16-byte writes; a short tail one by one.
 __kernel void widen_bf16(__global const ushort* in, __global float* out, long n) {
-    long i = get_global_id(0);
-    if (i < n) out[i] = bf16_value(in[i]);
+    long i = (long) get_global_id(0) * 8;
+    if (i + 8 <= n) {
+        uint4 u = *(__global const uint4*) (in + i);
+        *(__global float4*) (out + i) = (float4) (as_float(u.x << 16), as_float(u.x & 0xFFFF0000u),
+                                                  as_float(u.y << 16), as_float(u.y & 0xFFFF0000u));
+        *(__global float4*) (out + i + 4) = (float4) (as_float(u.z << 16), as_float(u.z & 0xFFFF0000u),
+                                                      as_float(u.w << 16), as_float(u.w & 0xFFFF0000u));
+    } else {
+        for (long j = i; j < n; j++) out[j] = bf16_value(in[j]);
+    }
 }
 
 __kernel void narrow_bf16(__global const float* in, __global ushort* out, long n) {
@@ -41,7 +55,7 @@ __kernel void norms(__global const float* c, int dim, int count, __global float*
 // Assignment (SPEC §3.2), register-tiled like a GEMM. A work-group of AL*AL work-items scores a tile of
 // BM = 8*AL tokens against BN = 8*AL centroids at a time; each work-item owns 8 tokens x 8 centroids
 // (two runs of 4, AL*4 apart, so that its float4 reads of local memory hit distinct banks) and keeps
-// their 64 dot products in registers. The channels are staged ABK at a time in local memory, the next
+// their 64 dot products, and its best score and id per token, in registers. The channels are staged ABK at a time in local memory, the next
 // slice read from global memory while the current one is used. Every dot product is still one fma()
 // chain over d = 0, 1, ... from +0 (the slices run in order and the accumulator is carried across
 // them), never split. Per centroid tile, score = norms[k] - 2*dot (2*dot rounded first, contraction
@@ -52,11 +66,12 @@ __kernel void norms(__global const float* c, int dim, int count, __global float*
 #define BM (8 * AL)
 #define BN (8 * AL)
 #define XS (BM + 4)  // row stride of the staged slices: + 4 spreads the transposing stores over banks
+#define LBUF (2 * ABK * XS > 2 * AL * BM ? 2 * ABK * XS : 2 * AL * BM)
 
 // One channel of the assignment's micro-tile: 8 tokens x 8 centroids, one fma() each.
 inline void assign_step(__local const float* xr, __local const float* cr, int tx, int ty, float acc[8][8]) {
-    float4 xa = vload4(0, xr + ty * 4), xb = vload4(0, xr + BM / 2 + ty * 4);
-    float4 ca = vload4(0, cr + tx * 4), cb = vload4(0, cr + BN / 2 + tx * 4);
+    float4 xa = *(__local const float4*) (xr + ty * 4), xb = *(__local const float4*) (xr + BM / 2 + ty * 4);
+    float4 ca = *(__local const float4*) (cr + tx * 4), cb = *(__local const float4*) (cr + BN / 2 + tx * 4);
     float xv[8] = {xa.x, xa.y, xa.z, xa.w, xb.x, xb.y, xb.z, xb.w};
     float cv[8] = {ca.x, ca.y, ca.z, ca.w, cb.x, cb.y, cb.z, cb.w};
     #pragma unroll
@@ -68,16 +83,55 @@ inline void assign_step(__local const float* xr, __local const float* cr, int tx
     }
 }
 
+// The staging of one slice (channels d .. d+ABK-1) of BM rows from global memory into registers, and
+// from there, transposed, into local memory. When D is a multiple of ABK, work-item lid reads 4
+// channels of rows lid/(ABK/4) + j*V4STEP as one float4; otherwise one channel of rows lid/ABK + j*STEP.
+// Rows past `limit` read as 0 (they are never kept).
+#define STEP (AL * AL / ABK)
+#define V4STEP (AL * AL * 4 / ABK)
+inline void slice_load(__global const float* h, int r0, int limit, int dim, int d, int lid, int vec, float p[BM / STEP]) {
+    if (vec) {
+        int col = lid % (ABK / 4) * 4;
+        #pragma unroll
+        for (int j = 0; j < BM / V4STEP; j++) {
+            int r = r0 + lid / (ABK / 4) + j * V4STEP;
+            float4 v = r < limit ? *(__global const float4*) (h + (long) r * dim + d + col) : (float4) (0.0f);
+            p[4 * j] = v.x; p[4 * j + 1] = v.y; p[4 * j + 2] = v.z; p[4 * j + 3] = v.w;
+        }
+    } else {
+        int col = lid % ABK;
+        #pragma unroll
+        for (int j = 0; j < BM / STEP; j++) {
+            int r = r0 + lid / ABK + j * STEP;
+            p[j] = r < limit && d + col < dim ? h[(long) r * dim + d + col] : 0.0f;
+        }
+    }
+}
+
+inline void slice_store(__local float* s, int lid, int vec, const float p[BM / STEP]) {
+    if (vec) {
+        int col = lid % (ABK / 4) * 4;
+        #pragma unroll
+        for (int j = 0; j < BM / V4STEP; j++) {
+            int r = lid / (ABK / 4) + j * V4STEP;
+            #pragma unroll
+            for (int q = 0; q < 4; q++) s[(col + q) * XS + r] = p[4 * j + q];
+        }
+    } else {
+        #pragma unroll
+        for (int j = 0; j < BM / STEP; j++) s[lid % ABK * XS + lid / ABK + j * STEP] = p[j];
+    }
+}
+
 __kernel __attribute__((reqd_work_group_size(AL * AL, 1, 1)))
 void assign(__global const float* x, int tokens, int dim,
             __global const float* c, __global const float* norms, int kc,
             __global uchar* ids) {
-    __local float xs[ABK * XS];
-    __local float cs[ABK * XS];
-    // Each work-item's best score and id for its 8 tokens (in local memory to spare registers; only
-    // the owner touches them until the merge).
-    __local float best_s[AL * BM];
-    __local int best_i[AL * BM];
+    // The staged slices; after the last one, the same memory holds every work-item's best scores and
+    // ids for the merge.
+    __local float lbuf[LBUF] __attribute__((aligned(16)));
+    __local float* xs = lbuf;
+    __local float* cs = lbuf + ABK * XS;
     int lid = get_local_id(0);
     int tx = lid % AL;  // centroid column
     int ty = lid / AL;  // token row
@@ -86,16 +140,14 @@ void assign(__global const float* x, int tokens, int dim,
     __global const float* xh = x + (long) bh * tokens * dim;
     __global const float* ch = c + (long) bh * kc * dim;
     __global const float* nh = norms + (long) bh * kc;
-    // Global reads of a slice: work-item lid fetches (row lid/ABK + j*STEP, channel lid%ABK), so that
-    // ABK neighbouring work-items read one row's ABK consecutive channels.
-    #define STEP (AL * AL / ABK)
-    int lrow = lid / ABK;
-    int lcol = lid % ABK;
+    int vec = dim % ABK == 0;
+    // This work-item's best score and id for each of its 8 tokens.
+    float best_s[8];
+    int best_i[8];
     #pragma unroll
     for (int i = 0; i < 8; i++) {
-        int t = i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4;
-        best_s[tx * BM + t] = INFINITY;
-        best_i[tx * BM + t] = 0;
+        best_s[i] = INFINITY;
+        best_i[i] = 0;
     }
     for (int k0 = 0; k0 < kc; k0 += BN) {
         float acc[8][8];
@@ -108,31 +160,17 @@ void assign(__global const float* x, int tokens, int dim,
         }
         float px[BM / STEP];
         float pc[BN / STEP];
-        // The first slice (channels 0 .. ABK-1); rows past the end read as 0 and are never kept.
-        #pragma unroll
-        for (int j = 0; j < BM / STEP; j++) {
-            int n = n0 + lrow + j * STEP;
-            int k = k0 + lrow + j * STEP;
-            px[j] = n < tokens && lcol < dim ? xh[(long) n * dim + lcol] : 0.0f;
-            pc[j] = k < kc && lcol < dim ? ch[(long) k * dim + lcol] : 0.0f;
-        }
+        slice_load(xh, n0, tokens, dim, 0, lid, vec, px);
+        slice_load(ch, k0, kc, dim, 0, lid, vec, pc);
         for (int d0 = 0; d0 < dim; d0 += ABK) {
             barrier(CLK_LOCAL_MEM_FENCE);
-            #pragma unroll
-            for (int j = 0; j < BM / STEP; j++) {
-                xs[lcol * XS + lrow + j * STEP] = px[j];
-                cs[lcol * XS + lrow + j * STEP] = pc[j];
-            }
+            slice_store(xs, lid, vec, px);
+            slice_store(cs, lid, vec, pc);
             barrier(CLK_LOCAL_MEM_FENCE);
-            int d1 = d0 + ABK;
-            if (d1 < dim) {
-                #pragma unroll
-                for (int j = 0; j < BM / STEP; j++) {
-                    int n = n0 + lrow + j * STEP;
-                    int k = k0 + lrow + j * STEP;
-                    px[j] = n < tokens && d1 + lcol < dim ? xh[(long) n * dim + d1 + lcol] : 0.0f;
-                    pc[j] = k < kc && d1 + lcol < dim ? ch[(long) k * dim + d1 + lcol] : 0.0f;
-                }
+            // The next slice's reads overlap this one's arithmetic.
+            if (d0 + ABK < dim) {
+                slice_load(xh, n0, tokens, dim, d0 + ABK, lid, vec, px);
+                slice_load(ch, k0, kc, dim, d0 + ABK, lid, vec, pc);
             }
             int dn = min(ABK, dim - d0);
             if (dn == ABK) {
@@ -149,22 +187,30 @@ void assign(__global const float* x, int tokens, int dim,
             float nk = k < kc ? nh[k] : 0.0f;
             #pragma unroll
             for (int i = 0; i < 8; i++) {
-                int t = tx * BM + (i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4);
                 float score = nk - 2.0f * acc[i][j];
-                if (k < kc && score < best_s[t]) {
-                    best_s[t] = score;
-                    best_i[t] = k;
+                if (k < kc && score < best_s[i]) {
+                    best_s[i] = score;
+                    best_i[i] = k;
                 }
             }
         }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
+    __local float* merge_s = lbuf;
+    __local int* merge_i = (__local int*) (lbuf + AL * BM);
+    #pragma unroll
+    for (int i = 0; i < 8; i++) {
+        int t = tx * BM + (i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4);
+        merge_s[t] = best_s[i];
+        merge_i[t] = best_i[i];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
     for (int t = lid; t < BM; t += AL * AL) {
-        float s = best_s[t];
-        int k = best_i[t];
+        float s = merge_s[t];
+        int k = merge_i[t];
         for (int col = 1; col < AL; col++) {
-            float s2 = best_s[col * BM + t];
-            int k2 = best_i[col * BM + t];
+            float s2 = merge_s[col * BM + t];
+            int k2 = merge_i[col * BM + t];
             if (s2 < s || (s2 == s && k2 < k)) {
                 s = s2;
                 k = k2;
@@ -216,7 +262,7 @@ __kernel void cluster_counts(__global const uchar* ids, int tokens, int kc, __gl
     int count = 0;
     int n = 0;
     for (; n + 4 <= len; n += 4) {
-        uchar4 v = vload4(0, local_ids + n);
+        uchar4 v = *(__local const uchar4*) (local_ids + n);
         count += (v.x == k ? 1 : 0) + (v.y == k ? 1 : 0) + (v.z == k ? 1 : 0) + (v.w == k ? 1 : 0);
     }
     for (; n < len; n++) {
@@ -277,7 +323,7 @@ __kernel void cluster_members(__global const uchar* ids, int tokens, int kc,
     int j = 0;
     int n = 0;
     for (; n + 4 <= len; n += 4) {
-        uchar4 v = vload4(0, local_ids + n);
+        uchar4 v = *(__local const uchar4*) (local_ids + n);
         if (v.x == k) out[j++] = first + n;
         if (v.y == k) out[j++] = first + n + 1;
         if (v.z == k) out[j++] = first + n + 2;
@@ -301,8 +347,8 @@ __kernel void subtract(__global const float* x, int tokens, int dim, int kc, __g
     __global const float* cr = c + ((long) bh * kc + ids[row]) * dim + i;
     long e = row * dim + i;
     if ((dim & 3) == 0) {
-        float4 v = vload4(0, x + e) - vload4(0, cr);
-        vstore4((float4) (bf16_round(v.x), bf16_round(v.y), bf16_round(v.z), bf16_round(v.w)), 0, r + e);
+        float4 v = *(__global const float4*) (x + e) - *(__global const float4*) cr;
+        *(__global float4*) (r + e) = (float4) (bf16_round(v.x), bf16_round(v.y), bf16_round(v.z), bf16_round(v.w));
     } else {
         for (int j = 0; j < min(4, dim - i); j++) {
             r[e + j] = bf16_round(x[e + j] - cr[j]);
@@ -324,8 +370,8 @@ inline float store_scale(float v, int bf16_scales, __global uchar* out, long blo
     return fp8_decode(code);
 }
 
-// Block quantizer and packing (SPEC §6, §6.5), fused with the last stage's smoothing (SPEC §4) when
-// `subtract` is set: a work-group takes `group_rows` whole token rows. (a) It reads them coalesced into
+// Block quantizer and packing (SPEC §6, §6.5) for any bits and g, fused with the last stage's smoothing
+// (SPEC §4) when `subtract` is set: a work-group takes `group_rows` whole token rows. (a) It reads them coalesced into
 // local memory, r = bf16(r - c[ids[row]]) when subtracting; (b) one work-item per block of g values
 // finds the scale (and zero) and writes the block's codes, one byte each, to local memory; (c) one
 // work-item per output byte packs the codes MSB-first (rows fill whole bytes, so the group's rows form
@@ -335,7 +381,7 @@ inline float store_scale(float v, int bf16_scales, __global uchar* out, long blo
 // rotation only spreads the reads over local memory banks.
 // Kernel division a (/) b is a * (1.0f / b) (SPEC §2.3); rounding is half away from zero, which is
 // OpenCL's round() (SPEC §2.4); NaN gives q = +m, code 2m (symmetric), or code 0 (asymmetric) (SPEC §2.5).
-__kernel void quantize(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
+__kernel void quantize_rows(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
                        __global const float* c, int dim, int g, int bits, int asym, int bf16_scales,
                        long rows, int group_rows, __global uchar* packed, __global uchar* scales,
                        __global uchar* zeros, __local float* v, __local uchar* q, __local int* cbase) {
@@ -425,6 +471,124 @@ __kernel void quantize(__global const float* r, int subtract, int tokens, int kc
     }
 }
 
+// The quantizer's usual path (DeviceKernels picks it when 4 codes fill whole bytes, bits 2, 4 or 8, and g
+// is a power of two from 4 to 4*QL dividing D): the rows are one flat stream of values whose blocks are
+// g consecutive values. A work-group of QL work-items takes QH runs of 4*QL values; in each run work-item
+// i takes values 4i .. 4i+3, read as one float4 (coalesced), with the smoothing of SPEC §4 when
+// `subtract` is set. The g/4 work-items of a block combine their partial maxima (and minima) in a
+// butterfly over local memory, the QH runs sharing its barriers; max and min are order-free (see
+// above), so every one of them ends with the block's. Each then writes its 4 codes as bits/2 bytes
+// (MSB-first, SPEC §6.5); the block's first work-item stores the scale (and zero).
+inline float abs_max(float a, float b) {  // Math.max of two values >= +0 or NaN: NaN wins
+    return isnan(a) || isnan(b) ? a + b : fmax(a, b);
+}
+
+__kernel __attribute__((reqd_work_group_size(QL, 1, 1)))
+void quantize(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
+               __global const float* c, int dim, int g, int bits, int asym, int bf16_scales, long n,
+               __global uchar* packed, __global uchar* scales, __global uchar* zeros) {
+    __local float part_hi[QH * QL];
+    __local float part_lo[QH * QL];
+    int lid = get_local_id(0);
+    long base = (long) get_group_id(0) * (QH * QL * 4) + lid * 4;
+    float4 v[QH];
+    float hi[QH], lo[QH];
+    #pragma unroll
+    for (int h = 0; h < QH; h++) {
+        long e = base + h * (QL * 4);
+        v[h] = (float4) (0.0f);
+        if (e < n) {
+            v[h] = *(__global const float4*) (r + e);
+            if (subtract) {
+                // 32-bit divisions where the tensor allows (they are several times cheaper than 64-bit ones).
+                long row = n <= INT_MAX ? (long) ((uint) e / (uint) dim) : e / dim;
+                long head = n <= INT_MAX ? (long) ((uint) row / (uint) tokens) : row / tokens;
+                float4 cv = *(__global const float4*) (c + (head * kc + ids[row]) * dim + (e - row * dim));
+                float4 d = v[h] - cv;
+                v[h] = (float4) (bf16_round(d.x), bf16_round(d.y), bf16_round(d.z), bf16_round(d.w));
+            }
+        }
+        if (!asym) {
+            hi[h] = abs_max(abs_max(abs_max(abs_max(0.0f, fabs(v[h].x)), fabs(v[h].y)), fabs(v[h].z)), fabs(v[h].w));
+            lo[h] = 0.0f;
+        } else {
+            hi[h] = java_max(java_max(java_max(v[h].x, v[h].y), v[h].z), v[h].w);
+            lo[h] = java_min(java_min(java_min(v[h].x, v[h].y), v[h].z), v[h].w);
+        }
+    }
+    int per = g >> 2;
+    for (int s = 1; s < per; s <<= 1) {
+        #pragma unroll
+        for (int h = 0; h < QH; h++) {
+            part_hi[h * QL + lid] = hi[h];
+            part_lo[h * QL + lid] = lo[h];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        float oh[QH], ol[QH];
+        #pragma unroll
+        for (int h = 0; h < QH; h++) {
+            oh[h] = part_hi[h * QL + (lid ^ s)];
+            ol[h] = part_lo[h * QL + (lid ^ s)];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        #pragma unroll
+        for (int h = 0; h < QH; h++) {
+            if (!asym) {
+                hi[h] = abs_max(hi[h], oh[h]);
+            } else {
+                hi[h] = java_max(hi[h], oh[h]);
+                lo[h] = java_min(lo[h], ol[h]);
+            }
+        }
+    }
+    int first = (lid & (per - 1)) == 0;
+    #pragma unroll
+    for (int h = 0; h < QH; h++) {
+        long e = base + h * (QL * 4);
+        if (e >= n) continue;
+        long block = e >> (31 - clz(g));  // e / g, g a power of two
+        float q[4] = {v[h].x, v[h].y, v[h].z, v[h].w};
+        uint codes[4];
+        if (!asym) {
+            int m = (1 << (bits - 1)) - 1;
+            float scale = java_max(hi[h] * (1.0f / (float) m), QVG_MIN_SCALE);
+            float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
+            if (first) store_scale(scale, bf16_scales, scales, block);
+            float reciprocal = 1.0f / s;
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                float y = q[j] * reciprocal;
+                int code = isnan(y) ? m : (int) fmax((float) -m, fmin((float) m, round(y)));
+                codes[j] = (uint) (code + m);
+            }
+        } else {
+            int qmax = (1 << bits) - 1;
+            float scale = java_max((hi[h] - lo[h]) * (1.0f / (float) qmax), QVG_MIN_SCALE);
+            float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
+            float z = bf16_scales ? lo[h] : fp8_decode(fp8_encode(lo[h]));
+            if (first) {
+                store_scale(scale, bf16_scales, scales, block);
+                store_scale(lo[h], bf16_scales, zeros, block);
+            }
+            float reciprocal = 1.0f / s;
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                float y = (q[j] - z) * reciprocal;
+                codes[j] = isnan(y) ? 0u : (uint) fmax(0.0f, fmin((float) qmax, round(y)));
+            }
+        }
+        if (bits == 2) {
+            packed[e >> 2] = (uchar) ((codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3]);
+        } else if (bits == 4) {
+            *(__global uchar2*) (packed + (e >> 1)) = (uchar2) ((uchar) ((codes[0] << 4) | codes[1]),
+                                                                (uchar) ((codes[2] << 4) | codes[3]));
+        } else {
+            *(__global uchar4*) (packed + e) = (uchar4) ((uchar) codes[0], (uchar) codes[1], (uchar) codes[2],
+                                                         (uchar) codes[3]);
+        }
+    }
+}
+
 // Dequantization (SPEC §7), fused: the residual (code - m)*s or code*s + z in fp32, plus the centroid of
 // stage 1, 2, ... in that order in fp32, one bf16 rounding. Work-item (8 channels, token, head): the
 // token's centroid rows are found once per stage, and rows of a multiple of 8 channels read the
@@ -445,25 +609,42 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
     // Code i of the row's MSB-first bit stream.
     __global const uchar* p = packed + row * (dim * bits / 8);
     float acc[8];
-    #pragma unroll
-    for (int j = 0; j < 8; j++) {
-        int i = i0 + j;
-        if (j < count) {
-            int first = i * bits;
-            uint window = ((uint) p[first >> 3] << 8)
-                    | (((first + bits - 1) >> 3) != (first >> 3) ? p[(first >> 3) + 1] : 0u);
-            int code = (int) ((window >> (16 - bits - (first & 7))) & ((1u << bits) - 1u));
-            long block = row * (dim / g) + i / g;
-            float scale = load_scale(scales, block, bf16_scales);
-            acc[j] = asym ? (float) code * scale + load_scale(zeros, block, bf16_scales)
-                          : (float) (code - ((1 << (bits - 1)) - 1)) * scale;
+    if (wide && (g & 7) == 0 && (8 % bits) == 0) {
+        // The 8 codes fill `bits` whole bytes and share one block: one scale, one word of codes.
+        __global const uchar* pb = p + i0 * bits / 8;
+        ulong w = 0;
+        for (int b = 0; b < bits; b++) w = (w << 8) | pb[b];
+        long block = row * (dim / g) + i0 / g;
+        float scale = load_scale(scales, block, bf16_scales);
+        float zero = asym ? load_scale(zeros, block, bf16_scales) : 0.0f;
+        int m = (1 << (bits - 1)) - 1;
+        uint mask = (1u << bits) - 1u;
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            int code = (int) ((w >> (bits * (7 - j))) & mask);
+            acc[j] = asym ? (float) code * scale + zero : (float) (code - m) * scale;
+        }
+    } else {
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            int i = i0 + j;
+            if (j < count) {
+                int first = i * bits;
+                uint window = ((uint) p[first >> 3] << 8)
+                        | (((first + bits - 1) >> 3) != (first >> 3) ? p[(first >> 3) + 1] : 0u);
+                int code = (int) ((window >> (16 - bits - (first & 7))) & ((1u << bits) - 1u));
+                long block = row * (dim / g) + i / g;
+                float scale = load_scale(scales, block, bf16_scales);
+                acc[j] = asym ? (float) code * scale + load_scale(zeros, block, bf16_scales)
+                              : (float) (code - ((1 << (bits - 1)) - 1)) * scale;
+            }
         }
     }
     for (int t = 0; t < stages; t++) {
         int k = ids[t * rows + row];
         __global const ushort* cr = centroids + (((long) t * heads + bh) * kc + k) * dim + i0;
         if (wide) {
-            ushort8 cv = vload8(0, cr);
+            ushort8 cv = *(__global const ushort8*) cr;
             acc[0] += bf16_value(cv.s0); acc[1] += bf16_value(cv.s1);
             acc[2] += bf16_value(cv.s2); acc[3] += bf16_value(cv.s3);
             acc[4] += bf16_value(cv.s4); acc[5] += bf16_value(cv.s5);
@@ -477,8 +658,8 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
     }
     __global ushort* o = out + row * dim + i0;
     if (wide) {
-        vstore8((ushort8) (bf16_bits(acc[0]), bf16_bits(acc[1]), bf16_bits(acc[2]), bf16_bits(acc[3]),
-                           bf16_bits(acc[4]), bf16_bits(acc[5]), bf16_bits(acc[6]), bf16_bits(acc[7])), 0, o);
+        *(__global ushort8*) o = (ushort8) (bf16_bits(acc[0]), bf16_bits(acc[1]), bf16_bits(acc[2]), bf16_bits(acc[3]),
+                                            bf16_bits(acc[4]), bf16_bits(acc[5]), bf16_bits(acc[6]), bf16_bits(acc[7]));
     } else {
         #pragma unroll
         for (int j = 0; j < 8; j++) {

@@ -4,7 +4,7 @@
 
 // Work-group (UD channels of cluster k, head bh), one work-item per channel d. The cluster's members are
 // listed in ascending token order (cluster_members); the group copies them UM at a time into local
-// memory, and each work-item reads 16 members' values before adding them, so that the loads overlap
+// memory, and each work-item reads UB members' values before adding them, so that the loads overlap
 // while the double sum still runs in the reference's order. Then (float) sum / (float) count, IEEE
 // division (the program is built with correctly rounded divide), rounded to bf16. An empty cluster
 // keeps its old centroid.
@@ -34,14 +34,14 @@ __kernel void update(__global const float* x, int tokens, int dim, int kc,
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         int j = 0;
-        for (; j + 16 <= m; j += 16) {
-            float v[16];
+        for (; j + UB <= m; j += UB) {
+            float v[UB];
             #pragma unroll
-            for (int u = 0; u < 16; u++) {
+            for (int u = 0; u < UB; u++) {
                 v[u] = xh[(long) list[j + u] * dim];
             }
             #pragma unroll
-            for (int u = 0; u < 16; u++) {
+            for (int u = 0; u < UB; u++) {
                 sum += (double) v[u];
             }
         }
