@@ -17,6 +17,7 @@ import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.tensor.KvTensor;
 import io.qvg4j.testkit.Exact;
+import io.qvg4j.testkit.Require;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -38,6 +39,7 @@ class SimdJensenCorrectionTest {
 
     @Test
     void correctedAttentionIsWidthIndependent() {
+        Require.simd();
         int h = 2, s = 333, d = 64, q = 5;
         KvTensor k = random(1, h, s, d), v = random(2, h, s, d);
         float[] queries = new float[h * q * d];
