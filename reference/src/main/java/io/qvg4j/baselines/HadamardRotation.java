@@ -55,7 +55,7 @@ public final class HadamardRotation {
     }
 
     /**
-     * The unnormalized fast Walsh–Hadamard transform in place, in fp32: for h = 1, 2, 4, … < n, for each
+     * The unnormalized fast Walsh–Hadamard transform in place, in fp32: for {@code h = 1, 2, 4, … < n}, for each
      * i with bit h clear in order, {@code (a, b) ← (a + b, a − b)} on elements i and i + h.
      */
     public static void transform(float[] v, int offset, int n) {
