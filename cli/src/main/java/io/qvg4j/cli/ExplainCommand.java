@@ -308,48 +308,10 @@ public final class ExplainCommand implements Callable<Integer> {
     private record Stage(int[][] ids, float[][] centroids, float[] seen, int iterations) {}
 
     private Stage kmeans(float[][] x, int tokens, int dim, int kc, QuantConfig config, int[][] init) {
-        int heads = x.length;
-        float[][][] c = {new float[heads][kc * dim], new float[heads][kc * dim]};
-        int[][][] ids = new int[2][heads][tokens];
         float[] seen = new float[kc * dim];
-        float[] norms = new float[kc];
-        int[] counts = new int[kc];
-        for (int bh = 0; bh < heads; bh++) {
-            KMeans.initialCentroids(x[bh], dim, init[bh], c[0][bh]);
-        }
-        KMeans.Lloyd lloyd = new KMeans.Lloyd() {
-            @Override
-            public void assign(int slot) {
-                System.arraycopy(c[0][head], 0, seen, 0, seen.length);
-                for (int bh = 0; bh < heads; bh++) {
-                    KMeans.norms(c[0][bh], kc, dim, norms);
-                    KMeans.assign(x[bh], dim, 0, tokens, c[0][bh], norms, kc, ids[slot][bh]);
-                }
-            }
-
-            @Override
-            public long changed() {
-                long n = 0;
-                for (int bh = 0; bh < heads; bh++) {
-                    for (int i = 0; i < tokens; i++) {
-                        n += ids[0][bh][i] != ids[1][bh][i] ? 1 : 0;
-                    }
-                }
-                return n;
-            }
-
-            @Override
-            public void update(int slot) {
-                for (int bh = 0; bh < heads; bh++) {
-                    KMeans.update(x[bh], tokens, dim, ids[slot][bh], c[0][bh], kc, c[1][bh], counts);
-                }
-                float[][] swap = c[0];
-                c[0] = c[1];
-                c[1] = swap;
-            }
-        };
-        KMeans.Stop stop = KMeans.iterate(lloyd, config.maxIters(), config.tolerance(), (long) heads * tokens);
-        return new Stage(ids[stop.slot()], c[0], seen, stop.iterations());
+        KMeans.Result r = KMeans.cluster(x, tokens, dim, kc, config.maxIters(), config.tolerance(), init,
+                centroids -> System.arraycopy(centroids[head], 0, seen, 0, seen.length));
+        return new Stage(r.ids(), r.centroids(), seen, r.iterations());
     }
 
     /**

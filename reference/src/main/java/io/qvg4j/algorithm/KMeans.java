@@ -3,6 +3,7 @@ package io.qvg4j.algorithm;
 import io.qvg4j.numeric.Bf16;
 
 import java.util.Arrays;
+import java.util.function.Consumer;
 
 /**
  * Semantic-Aware Smoothing, first half: Lloyd k-means on every head of a span (SPEC §3), the official
@@ -108,6 +109,16 @@ public final class KMeans {
      * with the step functions above. The implementations run the same loop over their own storage.
      */
     public static Result cluster(float[][] x, int tokens, int dim, int kc, int maxIters, float tolerance, int[][] init) {
+        return cluster(x, tokens, dim, kc, maxIters, tolerance, init, centroids -> { });
+    }
+
+    /**
+     * {@link #cluster(float[][], int, int, int, int, float, int[][]) cluster}, handing every head's centroids
+     * to {@code beforeAssign} each time an assignment is about to read them (for a tool that shows what the
+     * last assignment saw); the consumer must not change them.
+     */
+    public static Result cluster(float[][] x, int tokens, int dim, int kc, int maxIters, float tolerance, int[][] init,
+                                 Consumer<float[][]> beforeAssign) {
         int heads = x.length;
         float[][][] c = {new float[heads][kc * dim], new float[heads][kc * dim]};
         int[][][] ids = new int[2][heads][tokens];
@@ -119,6 +130,7 @@ public final class KMeans {
         Lloyd plain = new Lloyd() {
             @Override
             public void assign(int slot) {
+                beforeAssign.accept(c[0]);
                 for (int bh = 0; bh < heads; bh++) {
                     norms(c[0][bh], kc, dim, norms);
                     KMeans.assign(x[bh], dim, 0, tokens, c[0][bh], norms, kc, ids[slot][bh]);
