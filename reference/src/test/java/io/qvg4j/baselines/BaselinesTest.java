@@ -13,6 +13,7 @@ import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
+import io.qvg4j.testkit.Clustered;
 import io.qvg4j.testkit.Exact;
 import org.junit.jupiter.api.Test;
 
@@ -155,7 +156,7 @@ class BaselinesTest {
 
     @Test
     void rtnAndNvfp4AreTheOfficialBaselinesWithTheirScaleBytes() {
-        KvTensor x = CodecData.clustered(3, 2, 64, 128);
+        KvTensor x = Clustered.tensor(3, 1, 2, 64, 128);
         try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             Quantized rtn = Rtn.integer(2, 64).apply(x, Method.Role.KEYS);
             Exact.assertBits(codec.rtnBaseline(x, 2, 64).bits(), rtn.dequantized().bits(), "rtn");
@@ -169,7 +170,7 @@ class BaselinesTest {
 
     @Test
     void qvgAtAnotherWidthReusesTheClusteringAndGivesTheFullEncodesBytes() {
-        KvTensor x = CodecData.clustered(4, 2, 300, 32);
+        KvTensor x = Clustered.tensor(4, 1, 2, 300, 32);
         QuantConfig base = QuantConfig.DEFAULT.withGroupSize(16).withCentroids(8);
         try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             Qvg.Clusterings shared = new Qvg.Clusterings();
@@ -199,8 +200,8 @@ class BaselinesTest {
 
     @Test
     void zeroStepsLeaveTheAttentionBytesUnchanged() {
-        KvTensor k = CodecData.clustered(5, 2, 100, 16);
-        KvTensor v = CodecData.clustered(6, 2, 100, 16);
+        KvTensor k = Clustered.tensor(5, 1, 2, 100, 16);
+        KvTensor v = Clustered.tensor(6, 1, 2, 100, 16);
         float[] q = Evaluation.newestKeys(k, 3);
         CacheAttention a = new CacheAttention(ScalarAttention.INSTANCE);
         TokenSource src = TokenSource.of(k, v);
@@ -212,8 +213,8 @@ class BaselinesTest {
     @Test
     void correctionRemovesTheMassTheNoisyKeysSteal() {
         int s = 2000, d = 64;
-        KvTensor k = CodecData.clustered(7, 2, s, d);
-        KvTensor v = CodecData.clustered(8, 2, s, d);
+        KvTensor k = Clustered.tensor(7, 1, 2, s, d);
+        KvTensor v = Clustered.tensor(8, 1, 2, s, d);
         float step = 1.5f;
         Method noisy = new Method() {
             public String name() { return "noise"; }
@@ -242,8 +243,8 @@ class BaselinesTest {
 
     @Test
     void anExactMethodHasNoErrorAndNoShift() {
-        KvTensor k = CodecData.clustered(9, 1, 300, 16);
-        KvTensor v = CodecData.clustered(10, 1, 300, 16);
+        KvTensor k = Clustered.tensor(9, 1, 1, 300, 16);
+        KvTensor v = Clustered.tensor(10, 1, 1, 300, 16);
         Method identity = new Method() {
             public String name() { return "bf16"; }
             public String family() { return "bf16"; }
@@ -264,7 +265,7 @@ class BaselinesTest {
 
     @Test
     void spanStepsAreTheStoredScalesAndTheBf16TailHasNone() {
-        KvTensor k = CodecData.clustered(11, 2, 64, 32);
+        KvTensor k = Clustered.tensor(11, 1, 2, 64, 32);
         QuantConfig config = QuantConfig.DEFAULT.withGroupSize(16).withCentroids(4);
         try (CpuCodec codec = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             QuantizedSpan span = codec.encode(k, config, InitIndices.fromSeed(1, 1, 2, 4, 64));

@@ -7,10 +7,10 @@ import io.qvg4j.quant.QuantizedSpan;
 import io.qvg4j.quant.ScaleFormat;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
+import io.qvg4j.testkit.Clustered;
 import io.qvg4j.testkit.Exact;
 import org.junit.jupiter.api.Test;
 
-import java.util.Random;
 
 import static io.qvg4j.testkit.Exact.assertSameSpan;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -21,32 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The CPU pipeline: thread-count independence, stage structure and input validation. */
 class CpuCodecTest {
 
-    /** Clustered bf16 data with a per-channel offset, like a KV cache. */
-    static KvTensor clustered(long seed, int b, int h, int s, int d) {
-        Random r = new Random(seed);
-        float[] offset = new float[d];
-        for (int i = 0; i < d; i++) {
-            offset[i] = (float) (r.nextGaussian() * 3);
-        }
-        float[][] centres = new float[16][d];
-        for (float[] c : centres) {
-            for (int i = 0; i < d; i++) {
-                c[i] = (float) r.nextGaussian();
-            }
-        }
-        short[] bits = new short[b * h * s * d];
-        for (int row = 0; row < b * h * s; row++) {
-            float[] c = centres[r.nextInt(centres.length)];
-            for (int i = 0; i < d; i++) {
-                bits[row * d + i] = Bf16.fromFloat(offset[i] + c[i] + (float) (r.nextGaussian() * 0.3));
-            }
-        }
-        return new KvTensor("x", b, h, s, d, bits);
-    }
-
     @Test
     void bytesDoNotDependOnTheThreadCount() {
-        KvTensor x = clustered(1, 2, 3, 2500, 32);
+        KvTensor x = Clustered.tensor(1, 2, 3, 2500, 32);
         for (QuantConfig config : new QuantConfig[]{
                 QuantConfig.DEFAULT.withGroupSize(16).withCentroids(32),
                 new QuantConfig(4, 8, 3, 17, true, ScaleFormat.FP8_E4M3, 4, 1e-4f),
@@ -74,7 +51,7 @@ class CpuCodecTest {
 
     @Test
     void downstreamPathReproducesTheFullPipelinesBytes() {
-        KvTensor x = clustered(2, 1, 2, 700, 16);
+        KvTensor x = Clustered.tensor(2, 1, 2, 700, 16);
         QuantConfig config = QuantConfig.DEFAULT.withGroupSize(8).withStages(2).withCentroids(12).withMaxIters(3);
         try (CpuCodec c = new CpuCodec(ScalarKernels.INSTANCE, 2)) {
             QuantizedSpan full = c.encode(x, config, InitIndices.fromSeed(3, 2, 2, 12, 700));
@@ -104,7 +81,7 @@ class CpuCodecTest {
 
     @Test
     void badInputIsRejectedWithWhereAndWhy() {
-        KvTensor x = clustered(3, 1, 2, 10, 16);
+        KvTensor x = Clustered.tensor(3, 1, 2, 10, 16);
         int[][][] init = InitIndices.fromSeed(1, 1, 2, 4, 10);
         try (CpuCodec c = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             QuantConfig cfg = QuantConfig.DEFAULT.withCentroids(4).withGroupSize(16);
@@ -130,7 +107,7 @@ class CpuCodecTest {
 
     @Test
     void kcLargerThanTheTokenCountIsAllowed() {
-        KvTensor x = clustered(4, 1, 1, 5, 8);
+        KvTensor x = Clustered.tensor(4, 1, 1, 5, 8);
         try (CpuCodec c = new CpuCodec(ScalarKernels.INSTANCE, 1)) {
             QuantConfig cfg = QuantConfig.DEFAULT.withGroupSize(8).withCentroids(9);
             QuantizedSpan span = c.encode(x, cfg, InitIndices.fromSeed(5, 1, 1, 9, 5));
