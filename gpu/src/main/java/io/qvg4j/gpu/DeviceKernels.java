@@ -24,11 +24,12 @@ final class DeviceKernels {
     static final int ASSIGN_SLICE = 16;
     /** Tokens per chunk of the counting sort; passed to qvg.cl as the build option CHUNK. */
     static final int CHUNK = 1024;
-    /** Channels per work-group of the centroid update, and members it stages at once (build option UM). */
-    static final int UPDATE_GROUP = 64;
-    static final int UPDATE_MEMBERS = 256;
-    /** Members' values each work-item of the update loads before adding them (build option UB; divides UM). */
-    static final int UPDATE_BATCH = 64;
+    /**
+     * The centroid update's work-group: UPDATE_CHANNELS channels of one cluster by UPDATE_LANES lanes that
+     * split its members (build options UD and UL).
+     */
+    static final int UPDATE_CHANNELS = 32;
+    static final int UPDATE_LANES = 8;
     /** Elements per work-group of the fused quantizer (whole rows; at least one row). */
     static final int QUANTIZE_ELEMENTS = 2048;
     /** Work-group size of the quantizer's fast path (4 values per work-item); build option QL. */
@@ -78,10 +79,77 @@ final class DeviceKernels {
         cl.launch("norms", size(count), LINE, c, dim, count, norms);
     }
 
-    void assign(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem norms, int kc, cl_mem ids) {
+    /**
+     * Device state of the exact pruning of a stage's assignments (assign.cl): per token |x|² in double, the
+     * bounds on its distance to its centroid and to every other, and the list of tokens to score; per head
+     * the bound on the table's centroid norms, how far its centroids moved (each, and the two largest), and the list's length.
+     */
+    final class Pruning implements AutoCloseable {
+        final int heads;
+        final cl_mem xnorm2, upper, lower, lists, active, cmax, move, moves, argmove;
+
+        Pruning(int heads, int tokens, int kc) {
+            this.heads = heads;
+            long rows = (long) heads * tokens;
+            xnorm2 = cl.buffer(rows * Sizeof.cl_double);
+            upper = cl.buffer(rows * Sizeof.cl_float);
+            lower = cl.buffer(rows * Sizeof.cl_float);
+            lists = cl.buffer(rows * Sizeof.cl_int);
+            active = cl.buffer((long) heads * Sizeof.cl_int);
+            cmax = cl.buffer((long) heads * Sizeof.cl_float);
+            move = cl.buffer((long) heads * kc * Sizeof.cl_float);
+            moves = cl.buffer(2L * heads * Sizeof.cl_float);
+            argmove = cl.buffer((long) heads * Sizeof.cl_int);
+        }
+
+        /** Tokens the last pruned assignment scored, all heads together (waits for the device). */
+        long scored() {
+            int[] n = new int[heads];
+            cl.read(active, 0, Pointer.to(n), (long) heads * Sizeof.cl_int);
+            long sum = 0;
+            for (int v : n) {
+                sum += v;
+            }
+            return sum;
+        }
+
+        @Override
+        public void close() {
+            ClRuntime.release(xnorm2, upper, lower, lists, active, cmax, move, moves, argmove);
+        }
+    }
+
+    /** A stage's first assignment (SPEC §3.2): every token scored against table c; sets the pruning bounds. */
+    void assign(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem norms, int kc, cl_mem ids, Pruning p) {
+        cl.launch("row_norms", size((long) heads * tokens), FLAT, x, dim, (long) heads * tokens, p.xnorm2);
+        tableBounds(c, c, false, heads, kc, dim, p);
+        assign(x, heads, tokens, dim, c, norms, kc, ids, false, p);
+    }
+
+    /**
+     * A later assignment against table c, whose previous table was prev and previous ids prevIds: the
+     * tokens whose id provably stays keep it, the others are scored; ids equal the full scan's.
+     */
+    void assignPruned(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem prev, cl_mem norms, int kc,
+                      cl_mem prevIds, cl_mem ids, Pruning p) {
+        tableBounds(c, prev, true, heads, kc, dim, p);
+        cl.write(p.active, Pointer.to(new int[heads]), (long) heads * Sizeof.cl_int);
+        cl.launch("prune", size(tokens, heads), LINE2, prevIds, ids, tokens, kc, dim, p.xnorm2, p.cmax, p.move,
+                p.moves, p.argmove, p.upper, p.lower, p.lists, p.active);
+        assign(x, heads, tokens, dim, c, norms, kc, ids, true, p);
+    }
+
+    private void tableBounds(cl_mem c, cl_mem prev, boolean hasPrev, int heads, int kc, int dim, Pruning p) {
+        cl.launch("table_bounds", size(heads * LINE[0]), LINE, c, prev, hasPrev ? 1 : 0, kc, dim, p.cmax, p.move,
+                p.moves, p.argmove);
+    }
+
+    private void assign(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem norms, int kc, cl_mem ids,
+                        boolean indirect, Pruning p) {
         int group = ASSIGN_SIDE * ASSIGN_SIDE;
         long tiles = (tokens + 8L * ASSIGN_SIDE - 1) / (8L * ASSIGN_SIDE);
-        cl.launch("assign", size(tiles * group, heads), size(group, 1), x, tokens, dim, c, norms, kc, ids);
+        cl.launch("assign", size(tiles * group, heads), size(group, 1), x, tokens, dim, c, norms, kc, ids,
+                indirect ? 1 : 0, p.lists, p.active, p.xnorm2, p.cmax, p.upper, p.lower);
     }
 
     /** Positions where two byte arrays of n ids differ; {@code counter} is a one-int scratch buffer. */
@@ -120,7 +188,8 @@ final class DeviceKernels {
 
     /**
      * Centroid update (SPEC §3.3): a stable counting sort of the tokens by id (per chunk of tokens,
-     * then prefix sums), then per (cluster, channel) a double sum over the members in token order.
+     * then prefix sums), then per (cluster, channel) the double sum over the members in token order (split
+     * over lanes where no addition can round, update.cl).
      * Leaves the cluster sizes in {@code scratch.counts}.
      */
     void update(cl_mem x, int heads, int tokens, int dim, int kc, cl_mem ids, cl_mem c, cl_mem next,
@@ -133,8 +202,8 @@ final class DeviceKernels {
         cl.launch("chunk_offsets", size(kc, heads), LINE2, scratch.chunkCounts, kc, chunks, scratch.offsets,
                 scratch.chunkOffsets);
         cl.launch("cluster_members", size(kc, chunks, heads), LINE3, ids, tokens, kc, scratch.chunkOffsets, scratch.members);
-        cl.launch("update", size(dim, kc, heads), size(UPDATE_GROUP, 1, 1), x, tokens, dim, kc, scratch.members,
-                scratch.offsets, scratch.counts, c, next, new ClRuntime.Local((long) UPDATE_MEMBERS * Sizeof.cl_int));
+        cl.launch("update", size(dim, (long) kc * UPDATE_LANES, heads), size(UPDATE_CHANNELS, UPDATE_LANES, 1), x, tokens,
+                dim, kc, scratch.members, scratch.offsets, scratch.counts, c, next);
     }
 
     /** Smoothing (SPEC §4): {@code r = bf16(x − c[ids])}; r may be x. */

@@ -65,6 +65,39 @@ class OpenClCodecTest {
         }
     }
 
+    /**
+     * The exact pruning of later assignments (SPEC §3.2) on the inputs that stress it, eight iterations
+     * that never stop early, against the reference's full scans: clustered data, where at least a quarter of the
+     * token assignments must be settled without scoring (else the test would not test the pruning); values on a coarse grid, where
+     * many tokens are at exactly equal distance from two centroids; and a large common offset with a small
+     * spread, where the rounding margin is as large as the gaps between scores.
+     */
+    @Test
+    void prunedAssignmentsGiveTheFullScansIds() {
+        long seed = Seeds.seed();
+        QuantConfig config = new QuantConfig(2, 16, 2, 16, false, ScaleFormat.FP8_E4M3, 8, 0f);
+        KvTensor clustered = io.qvg4j.testkit.Clustered.tensor(seed, 1, 2, 900, 32);
+        java.util.Random r = new java.util.Random(seed);
+        short[] grid = new short[2 * 900 * 32], offset = new short[2 * 900 * 32];
+        for (int i = 0; i < grid.length; i++) {
+            grid[i] = io.qvg4j.numeric.Bf16.fromFloat((r.nextInt(3) - 1) * 0.5f);
+            offset[i] = io.qvg4j.numeric.Bf16.fromFloat(1000f + (float) r.nextGaussian() * 4f);
+        }
+        try (CpuCodec ref = new CpuCodec(ScalarKernels.INSTANCE, 1); OpenClCodec gpu = OpenClCodec.open(1, DEVICE)) {
+            for (KvTensor x : new KvTensor[]{clustered, new KvTensor("grid", 1, 2, 900, 32, grid),
+                    new KvTensor("offset", 1, 2, 900, 32, offset)}) {
+                int[][][] init = InitIndices.fromSeed(seed, config.stages(), x.headCount(), config.centroids(), x.tokens());
+                assertSameSpan(ref.encode(x, config, init), gpu.encode(x, config, init), x.name());
+                OpenClCodec.Assignments a = gpu.lastAssignments();
+                assertEquals(2L * 8 * x.headCount() * x.tokens(), a.tokens(), x.name() + ": token assignments");
+                if (x == clustered) {
+                    assertTrue(a.scored() < a.tokens() * 3 / 4, "clustered: pruning left " + a.scored() + " of "
+                            + a.tokens() + " token assignments to score");
+                }
+            }
+        }
+    }
+
     /** A given clustering with an infinite centroid is refused by both, with the same one line naming it. */
     @Test
     void anInfiniteGivenCentroidIsRefusedByBoth() {
