@@ -37,7 +37,7 @@ final class ClRuntime implements AutoCloseable {
      * IEEE division and square root (SPEC §2.3 and §3.3 rely on them), and the constants the kernels share
      * with the Java reference, defined from it so they are written once: the scale floor (SPEC §6.2) and
      * the FP8 maximum (SPEC §2.2), as exact hexadecimal floats; and the tile sizes the Java launch code
-     * relies on ({@code AL}, {@code ABK}, {@code CHUNK}, {@code UD}, {@code UL}, {@code QL}, {@code QH}).
+     * relies on ({@code AL}, {@code ABK}, {@code CHUNK}, {@code UD}, {@code UL}, {@code DQ}, {@code QL}, {@code QH}).
      * Never fast-math options; contraction is turned off by a pragma in every source instead.
      */
     static final String BUILD_OPTIONS = "-cl-fp32-correctly-rounded-divide-sqrt"
@@ -45,7 +45,7 @@ final class ClRuntime implements AutoCloseable {
             + " -DQVG_FP8_MAX=" + Float.toHexString(io.qvg4j.numeric.Fp8E4M3.MAX) + "f"
             + " -DAL=" + DeviceKernels.ASSIGN_SIDE + " -DABK=" + DeviceKernels.ASSIGN_SLICE
             + " -DCHUNK=" + DeviceKernels.CHUNK + " -DUD=" + DeviceKernels.UPDATE_CHANNELS
-            + " -DUL=" + DeviceKernels.UPDATE_LANES
+            + " -DUL=" + DeviceKernels.UPDATE_LANES + " -DDQ=" + DeviceKernels.DEQUANTIZE_RUNS
             + " -DQL=" + DeviceKernels.QUANTIZE_GROUP
             + " -DQH=" + DeviceKernels.QUANTIZE_HALVES;
 
@@ -72,7 +72,6 @@ final class ClRuntime implements AutoCloseable {
             List<String> sources = new ArrayList<>(List.of(resource("numeric.cl"), resource("qvg.cl"),
                     resource("roofline.cl")));
             if (info.fp64()) {
-                sources.add(resource("assign.cl"));
                 sources.add(resource("update.cl"));
             }
             program = clCreateProgramWithSource(context, sources.size(), sources.toArray(String[]::new), null, null);

@@ -30,6 +30,10 @@ final class DeviceKernels {
      */
     static final int UPDATE_CHANNELS = 32;
     static final int UPDATE_LANES = 8;
+    /** Runs of 8 channels each work-item of the dequantizer decodes (build option DQ). */
+    static final int DEQUANTIZE_RUNS = 2;
+    /** The dequantizer's work-group: 8 work-items of 16 channels (a D = 128 row) by 32 tokens; fixed, as ROWS. */
+    private static final long[] DEQ = {8, 32, 1};
     /** Elements per work-group of the fused quantizer (whole rows; at least one row). */
     static final int QUANTIZE_ELEMENTS = 2048;
     /** Work-group size of the quantizer's fast path (4 values per work-item); build option QL. */
@@ -39,9 +43,8 @@ final class DeviceKernels {
     /** Work-group size of element-wise kernels. */
     private static final long[] FLAT = {256};
     /**
-     * Work-group size of the (channel group, token, head) kernels: 16 channel groups (a D = 128 row of
-     * the dequantizer) by 16 tokens. Fixed, not derived from D, because PoCL compiles a kernel once
-     * per local size.
+     * Work-group size of the smoothing's (channel group, token, head) grid: 16 channel groups by 16
+     * tokens. Fixed, not derived from D, because PoCL compiles a kernel once per local size.
      */
     private static final long[] ROWS = {16, 16, 1};
     /**
@@ -79,77 +82,10 @@ final class DeviceKernels {
         cl.launch("norms", size(count), LINE, c, dim, count, norms);
     }
 
-    /**
-     * Device state of the exact pruning of a stage's assignments (assign.cl): per token |x|² in double, the
-     * bounds on its distance to its centroid and to every other, and the list of tokens to score; per head
-     * the bound on the table's centroid norms, how far its centroids moved (each, and the two largest), and the list's length.
-     */
-    final class Pruning implements AutoCloseable {
-        final int heads;
-        final cl_mem xnorm2, upper, lower, lists, active, cmax, move, moves, argmove;
-
-        Pruning(int heads, int tokens, int kc) {
-            this.heads = heads;
-            long rows = (long) heads * tokens;
-            xnorm2 = cl.buffer(rows * Sizeof.cl_double);
-            upper = cl.buffer(rows * Sizeof.cl_float);
-            lower = cl.buffer(rows * Sizeof.cl_float);
-            lists = cl.buffer(rows * Sizeof.cl_int);
-            active = cl.buffer((long) heads * Sizeof.cl_int);
-            cmax = cl.buffer((long) heads * Sizeof.cl_float);
-            move = cl.buffer((long) heads * kc * Sizeof.cl_float);
-            moves = cl.buffer(2L * heads * Sizeof.cl_float);
-            argmove = cl.buffer((long) heads * Sizeof.cl_int);
-        }
-
-        /** Tokens the last pruned assignment scored, all heads together (waits for the device). */
-        long scored() {
-            int[] n = new int[heads];
-            cl.read(active, 0, Pointer.to(n), (long) heads * Sizeof.cl_int);
-            long sum = 0;
-            for (int v : n) {
-                sum += v;
-            }
-            return sum;
-        }
-
-        @Override
-        public void close() {
-            ClRuntime.release(xnorm2, upper, lower, lists, active, cmax, move, moves, argmove);
-        }
-    }
-
-    /** A stage's first assignment (SPEC §3.2): every token scored against table c; sets the pruning bounds. */
-    void assign(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem norms, int kc, cl_mem ids, Pruning p) {
-        cl.launch("row_norms", size((long) heads * tokens), FLAT, x, dim, (long) heads * tokens, p.xnorm2);
-        tableBounds(c, c, false, heads, kc, dim, p);
-        assign(x, heads, tokens, dim, c, norms, kc, ids, false, p);
-    }
-
-    /**
-     * A later assignment against table c, whose previous table was prev and previous ids prevIds: the
-     * tokens whose id provably stays keep it, the others are scored; ids equal the full scan's.
-     */
-    void assignPruned(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem prev, cl_mem norms, int kc,
-                      cl_mem prevIds, cl_mem ids, Pruning p) {
-        tableBounds(c, prev, true, heads, kc, dim, p);
-        cl.write(p.active, Pointer.to(new int[heads]), (long) heads * Sizeof.cl_int);
-        cl.launch("prune", size(tokens, heads), LINE2, prevIds, ids, tokens, kc, dim, p.xnorm2, p.cmax, p.move,
-                p.moves, p.argmove, p.upper, p.lower, p.lists, p.active);
-        assign(x, heads, tokens, dim, c, norms, kc, ids, true, p);
-    }
-
-    private void tableBounds(cl_mem c, cl_mem prev, boolean hasPrev, int heads, int kc, int dim, Pruning p) {
-        cl.launch("table_bounds", size(heads * LINE[0]), LINE, c, prev, hasPrev ? 1 : 0, kc, dim, p.cmax, p.move,
-                p.moves, p.argmove);
-    }
-
-    private void assign(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem norms, int kc, cl_mem ids,
-                        boolean indirect, Pruning p) {
+    void assign(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem norms, int kc, cl_mem ids) {
         int group = ASSIGN_SIDE * ASSIGN_SIDE;
         long tiles = (tokens + 8L * ASSIGN_SIDE - 1) / (8L * ASSIGN_SIDE);
-        cl.launch("assign", size(tiles * group, heads), size(group, 1), x, tokens, dim, c, norms, kc, ids,
-                indirect ? 1 : 0, p.lists, p.active, p.xnorm2, p.cmax, p.upper, p.lower);
+        cl.launch("assign", size(tiles * group, heads), size(group, 1), x, tokens, dim, c, norms, kc, ids);
     }
 
     /** Positions where two byte arrays of n ids differ; {@code counter} is a one-int scratch buffer. */
@@ -248,7 +184,7 @@ final class DeviceKernels {
     /** Dequantization (SPEC §7) of every row; ids and centroids hold all stages one after another. */
     void dequantize(cl_mem packed, cl_mem scales, cl_mem zeros, cl_mem ids, cl_mem centroids, int heads,
                     int tokens, int dim, QuantConfig config, cl_mem out) {
-        cl.launch("dequantize", size((dim + 7) / 8, tokens, heads), ROWS, packed, scales, zeros, ids, centroids,
+        cl.launch("dequantize", size((dim + 8L * DEQUANTIZE_RUNS - 1) / (8L * DEQUANTIZE_RUNS), tokens, heads), DEQ, packed, scales, zeros, ids, centroids,
                 heads, tokens, dim, config.groupSize(), config.bits(), config.asymmetric() ? 1 : 0, bf16Scales(config),
                 config.centroids(), config.stages(), out);
     }

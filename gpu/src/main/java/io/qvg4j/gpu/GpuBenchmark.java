@@ -72,14 +72,12 @@ public final class GpuBenchmark {
         List<double[]> dec = new ArrayList<>();
         Profile lastEncode = null;
         Profile lastDecode = null;
-        OpenClCodec.Assignments assignments = null;
         QuantizedSpan span = null;
         for (int i = 0; i < warmup + reps; i++) {
             long t0 = System.nanoTime();
             span = gpu.encode(x, config, init);
             long t1 = System.nanoTime();
             Profile pe = gpu.lastProfile();
-            assignments = gpu.lastAssignments();
             gpu.decode(span);
             long t2 = System.nanoTime();
             Profile pd = gpu.lastProfile();
@@ -103,7 +101,7 @@ public final class GpuBenchmark {
         StringBuilder dper = new StringBuilder("  decode kernels (last run, ms):");
         lastDecode.perKernelNanos().forEach((name, ns) -> dper.append(String.format(" %s %.2f", name, ns / 1e6)));
         System.out.println(dper);
-        roofline(x, config, span, assignments, lastEncode, lastDecode, roof);
+        roofline(x, config, span, lastEncode, lastDecode, roof);
         if (check) {
             checkAgainstReference(gpu, x, config, init, span);
         }
@@ -111,26 +109,21 @@ public final class GpuBenchmark {
 
     /**
      * Each main kernel's share of the device's limits: the assignment's fused multiply-adds (every
-     * token the pruning left to score against every centroid over D) against the FMA peak, and the rate
-     * of the full scans it equals (every token, every iteration); the other
+     * token against every centroid over D, once per k-means iteration) against the FMA peak; the other
      * kernels' least traffic (every input byte read once, every output byte written once; the small
      * centroid tables not counted) against the copy bandwidth.
      */
-    private static void roofline(KvTensor x, QuantConfig config, QuantizedSpan span, OpenClCodec.Assignments assignments,
-                                 Profile encode, Profile decode, DeviceKernels.Roofline roof) {
+    private static void roofline(KvTensor x, QuantConfig config, QuantizedSpan span, Profile encode, Profile decode,
+                                 DeviceKernels.Roofline roof) {
         long rows = (long) x.headCount() * x.tokens();
         long n = rows * x.dim();
-        long perToken = (long) config.centroids() * x.dim();
-        double full = (double) assignments.tokens() * perToken, fmas = (double) assignments.scored() * perToken;
+        long fmas = (long) Arrays.stream(span.iterations()).sum() * rows * config.centroids() * x.dim();
         long packed = span.packed().length;
         long scales = span.scales().length + (span.zeros() == null ? 0 : span.zeros().length);
         System.out.println("  roofline (last run; FMA peak and copy bandwidth above):");
         double assign = encode.perKernelNanos().getOrDefault("assign", 0L) / 1e9;
-        System.out.printf("    assign      %6.1f G FMA   %7.3f ms  %8.1f G FMA/s  %5.1f %% of the FMA peak"
-                        + " (scored %.1f %% of %d token assignments; the %.1f G FMA of full scans at %.1f %% of the peak)%n",
-                fmas / 1e9, assign * 1e3, fmas / assign / 1e9, 100 * fmas / assign / roof.fmaPerSecond(),
-                100.0 * assignments.scored() / assignments.tokens(), assignments.tokens(), full / 1e9,
-                100 * full / assign / roof.fmaPerSecond());
+        System.out.printf("    assign      %6.1f G FMA   %7.3f ms  %8.1f G FMA/s  %5.1f %% of the FMA peak%n",
+                fmas / 1e9, assign * 1e3, fmas / assign / 1e9, 100 * fmas / assign / roof.fmaPerSecond());
         bandwidth("widen_bf16", encode, n * 6, roof);
         bandwidth("update", encode, n * 4 + rows * 4, roof);
         bandwidth("subtract", encode, n * 8 + rows, roof);

@@ -25,16 +25,6 @@ public final class OpenClCodec implements QvgCodec {
     private final DeviceKernels k;
     private final CpuCodec host;
     private Profile lastProfile = Profile.NONE;
-    /** Token assignments of the last encode (every k-means iteration of every stage), and how many were scored. */
-    private long assignedRows, scoredRows;
-    private Assignments lastAssignments = new Assignments(0, 0);
-
-    /**
-     * The k-means assignments of one encode: {@code tokens} token assignments in all (tokens × iterations,
-     * summed over stages), of which {@code scored} were scored against every centroid; the others kept
-     * their id by the exact pruning test (SPEC §3.2).
-     */
-    public record Assignments(long tokens, long scored) {}
 
     private OpenClCodec(int threads, int device) {
         this.cl = new ClRuntime(device);
@@ -71,11 +61,6 @@ public final class OpenClCodec implements QvgCodec {
         return lastProfile;
     }
 
-    /** The k-means assignments of the last encode: how many, and how many the pruning left to score. */
-    public synchronized Assignments lastAssignments() {
-        return lastAssignments;
-    }
-
     @Override
     public synchronized QuantizedSpan encode(KvTensor x, QuantConfig config, int[][][] initIndices) {
         Validation.input(x, config);
@@ -105,15 +90,12 @@ public final class OpenClCodec implements QvgCodec {
             cl.requireFp64("--impl opencl encode");
         }
         cl.takeProfile();
-        assignedRows = 0;
-        scoredRows = 0;
         try (Stages s = new Stages(x, config, initIndices, initialCentroids, givenIds, givenCentroids)) {
             return clustering
                     ? ProgressiveResidualQuantization.encode(s, config, (long) x.headCount() * x.tokens())
                     : ProgressiveResidualQuantization.encodeGiven(s, config);
         } finally {
             lastProfile = cl.takeProfile();
-            lastAssignments = new Assignments(assignedRows, scoredRows);
         }
     }
 
@@ -135,11 +117,6 @@ public final class OpenClCodec implements QvgCodec {
         final cl_mem[] ids;
         cl_mem c, next;
         final DeviceKernels.UpdateScratch scratch;
-        final DeviceKernels.Pruning pruning;
-        /** Assignments so far in this stage; all but the first are pruned. */
-        int assigns;
-        /** Set by a pruned assignment, read (and summed into the profile's counts) by changed(). */
-        boolean pruned;
         final byte[][] keptIds;
         final short[][] keptCentroids;
         /** The stage being encoded, and the id buffer of the last stage's smoothing, left to the quantizer. */
@@ -168,7 +145,6 @@ public final class OpenClCodec implements QvgCodec {
             counter = cl.buffer(Sizeof.cl_int);
             bf16 = cl.buffer(cells * Sizeof.cl_short);
             scratch = givenIds == null ? k.new UpdateScratch(heads, tokens, kc) : null;
-            pruning = givenIds == null ? k.new Pruning(heads, tokens, kc) : null;
             keptIds = new byte[config.stages()][];
             keptCentroids = new short[config.stages()][];
         }
@@ -176,7 +152,6 @@ public final class OpenClCodec implements QvgCodec {
         @Override
         public void initialize(int stage) {
             this.stage = stage;
-            assigns = 0;
             if (givenIds != null) {
                 keptIds[stage] = givenIds[stage];
                 keptCentroids[stage] = givenCentroids[stage];
@@ -203,25 +178,12 @@ public final class OpenClCodec implements QvgCodec {
         @Override
         public void assign(int slot) {
             k.norms(c, heads * kc, dim, norms);
-            if (assigns++ == 0) {
-                k.assign(residual, heads, tokens, dim, c, norms, kc, ids[slot], pruning);
-                scoredRows += rows;
-            } else {
-                // The previous table is in `next` (update swapped them) and the previous ids in the other slot.
-                k.assignPruned(residual, heads, tokens, dim, c, next, norms, kc, ids[1 - slot], ids[slot], pruning);
-                pruned = true;
-            }
-            assignedRows += rows;
+            k.assign(residual, heads, tokens, dim, c, norms, kc, ids[slot]);
         }
 
         @Override
         public long changed() {
-            long n = k.countChanged(ids[0], ids[1], rows, counter);
-            if (pruned) {
-                scoredRows += pruning.scored();
-                pruned = false;
-            }
-            return n;
+            return k.countChanged(ids[0], ids[1], rows, counter);
         }
 
         @Override
@@ -261,7 +223,6 @@ public final class OpenClCodec implements QvgCodec {
             ClRuntime.release(residual, c, next, norms, ids[0], ids[1], counter, bf16);
             if (scratch != null) {
                 scratch.close();
-                pruning.close();
             }
         }
     }

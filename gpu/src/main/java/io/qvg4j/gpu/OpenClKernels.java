@@ -46,17 +46,13 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
         cl_mem c = cl.upload(Arrays.copyOf(centroids, kc * dim));
         cl_mem n = cl.upload(Arrays.copyOf(norms, kc));
         cl_mem out = cl.buffer(tokens);
-        cl.requireFp64("the OpenCL assignment");
-        try (DeviceKernels.Pruning p = k.new Pruning(1, tokens, kc)) {
-            k.assign(xs, 1, tokens, dim, c, n, kc, out, p);
-            byte[] b = new byte[tokens];
-            cl.read(out, 0, Pointer.to(b), tokens);
-            for (int i = 0; i < tokens; i++) {
-                ids[from + i] = b[i] & 0xFF;
-            }
-        } finally {
-            ClRuntime.release(xs, c, n, out);
+        k.assign(xs, 1, tokens, dim, c, n, kc, out);
+        byte[] b = new byte[tokens];
+        cl.read(out, 0, Pointer.to(b), tokens);
+        for (int i = 0; i < tokens; i++) {
+            ids[from + i] = b[i] & 0xFF;
         }
+        ClRuntime.release(xs, c, n, out);
     }
 
     @Override

@@ -6,8 +6,8 @@
 // dereferences (buffers and the local arrays used so are 16-byte aligned): vloadN/vstoreN promise only
 // element alignment, so a compiler may split them into scalar accesses.
 
-// CHUNK (tokens per chunk of the counting sort) is a build option from DeviceKernels; AL and ABK, the
-// assignment's tile sizes, are those of assign.cl.
+// AL (the assignment's work-group is AL x AL work-items), ABK (channels per staged slice of the
+// assignment) and CHUNK (tokens per chunk of the counting sort) are build options from DeviceKernels.
 
 // Work-item i widens values 8i .. 8i+7: one 16-byte read (two bf16 per uint, little-endian) and two
 // 16-byte writes; a short tail one by one.
@@ -50,6 +50,174 @@ __kernel void norms(__global const float* c, int dim, int count, __global float*
         acc = fma(row[d], row[d], acc);
     }
     norms[k] = acc;
+}
+
+// Assignment (SPEC §3.2), register-tiled like a GEMM. A work-group of AL*AL work-items scores a tile of
+// BM = 8*AL tokens against BN = 8*AL centroids at a time; each work-item owns 8 tokens x 8 centroids
+// (two runs of 4, AL*4 apart, so that its float4 reads of local memory hit distinct banks) and keeps
+// their 64 dot products, and its best score and id per token, in registers. The channels are staged ABK at a time in local memory, the next
+// slice read from global memory while the current one is used. Every dot product is still one fma()
+// chain over d = 0, 1, ... from +0 (the slices run in order and the accumulator is carried across
+// them), never split. Per centroid tile, score = norms[k] - 2*dot (2*dot rounded first, contraction
+// off); each work-item keeps the first strictly smaller score in ascending k from +inf and id 0, and
+// the AL work-items sharing a token are merged by (score, k): the lower score, on equal scores the
+// lower k, which is the reference's strict-less scan (a NaN score is never taken; no score below +inf
+// leaves id 0). Grid (token tiles, heads).
+#define BM (8 * AL)
+#define BN (8 * AL)
+#define XS (BM + 4)  // row stride of the staged slices: + 4 spreads the transposing stores over banks
+#define LBUF (2 * ABK * XS > 2 * AL * BM ? 2 * ABK * XS : 2 * AL * BM)
+
+// One channel of the assignment's micro-tile: 8 tokens x 8 centroids, one fma() each.
+inline void assign_step(__local const float* xr, __local const float* cr, int tx, int ty, float acc[8][8]) {
+    float4 xa = *(__local const float4*) (xr + ty * 4), xb = *(__local const float4*) (xr + BM / 2 + ty * 4);
+    float4 ca = *(__local const float4*) (cr + tx * 4), cb = *(__local const float4*) (cr + BN / 2 + tx * 4);
+    float xv[8] = {xa.x, xa.y, xa.z, xa.w, xb.x, xb.y, xb.z, xb.w};
+    float cv[8] = {ca.x, ca.y, ca.z, ca.w, cb.x, cb.y, cb.z, cb.w};
+    #pragma unroll
+    for (int i = 0; i < 8; i++) {
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            acc[i][j] = fma(xv[i], cv[j], acc[i][j]);
+        }
+    }
+}
+
+// The staging of one slice (channels d .. d+ABK-1) of BM rows from global memory into registers, and
+// from there, transposed, into local memory. When D is a multiple of ABK, work-item lid reads 4
+// channels of rows lid/(ABK/4) + j*V4STEP as one float4; otherwise one channel of rows lid/ABK + j*STEP.
+// Rows past `limit` read as 0 (they are never kept).
+#define STEP (AL * AL / ABK)
+#define V4STEP (AL * AL * 4 / ABK)
+inline void slice_load(__global const float* h, int r0, int limit, int dim, int d, int lid, int vec, float p[BM / STEP]) {
+    if (vec) {
+        int col = lid % (ABK / 4) * 4;
+        #pragma unroll
+        for (int j = 0; j < BM / V4STEP; j++) {
+            int r = r0 + lid / (ABK / 4) + j * V4STEP;
+            float4 v = r < limit ? *(__global const float4*) (h + (long) r * dim + d + col) : (float4) (0.0f);
+            p[4 * j] = v.x; p[4 * j + 1] = v.y; p[4 * j + 2] = v.z; p[4 * j + 3] = v.w;
+        }
+    } else {
+        int col = lid % ABK;
+        #pragma unroll
+        for (int j = 0; j < BM / STEP; j++) {
+            int r = r0 + lid / ABK + j * STEP;
+            p[j] = r < limit && d + col < dim ? h[(long) r * dim + d + col] : 0.0f;
+        }
+    }
+}
+
+inline void slice_store(__local float* s, int lid, int vec, const float p[BM / STEP]) {
+    if (vec) {
+        int col = lid % (ABK / 4) * 4;
+        #pragma unroll
+        for (int j = 0; j < BM / V4STEP; j++) {
+            int r = lid / (ABK / 4) + j * V4STEP;
+            #pragma unroll
+            for (int q = 0; q < 4; q++) s[(col + q) * XS + r] = p[4 * j + q];
+        }
+    } else {
+        #pragma unroll
+        for (int j = 0; j < BM / STEP; j++) s[lid % ABK * XS + lid / ABK + j * STEP] = p[j];
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(AL * AL, 1, 1)))
+void assign(__global const float* x, int tokens, int dim,
+            __global const float* c, __global const float* norms, int kc,
+            __global uchar* ids) {
+    // The staged slices; after the last one, the same memory holds every work-item's best scores and
+    // ids for the merge.
+    __local float lbuf[LBUF] __attribute__((aligned(16)));
+    __local float* xs = lbuf;
+    __local float* cs = lbuf + ABK * XS;
+    int lid = get_local_id(0);
+    int tx = lid % AL;  // centroid column
+    int ty = lid / AL;  // token row
+    int bh = get_group_id(1);
+    int n0 = get_group_id(0) * BM;
+    __global const float* xh = x + (long) bh * tokens * dim;
+    __global const float* ch = c + (long) bh * kc * dim;
+    __global const float* nh = norms + (long) bh * kc;
+    int vec = dim % ABK == 0;
+    // This work-item's best score and id for each of its 8 tokens.
+    float best_s[8];
+    int best_i[8];
+    #pragma unroll
+    for (int i = 0; i < 8; i++) {
+        best_s[i] = INFINITY;
+        best_i[i] = 0;
+    }
+    for (int k0 = 0; k0 < kc; k0 += BN) {
+        float acc[8][8];
+        #pragma unroll
+        for (int i = 0; i < 8; i++) {
+            #pragma unroll
+            for (int j = 0; j < 8; j++) {
+                acc[i][j] = 0.0f;
+            }
+        }
+        float px[BM / STEP];
+        float pc[BN / STEP];
+        slice_load(xh, n0, tokens, dim, 0, lid, vec, px);
+        slice_load(ch, k0, kc, dim, 0, lid, vec, pc);
+        for (int d0 = 0; d0 < dim; d0 += ABK) {
+            barrier(CLK_LOCAL_MEM_FENCE);
+            slice_store(xs, lid, vec, px);
+            slice_store(cs, lid, vec, pc);
+            barrier(CLK_LOCAL_MEM_FENCE);
+            // The next slice's reads overlap this one's arithmetic.
+            if (d0 + ABK < dim) {
+                slice_load(xh, n0, tokens, dim, d0 + ABK, lid, vec, px);
+                slice_load(ch, k0, kc, dim, d0 + ABK, lid, vec, pc);
+            }
+            int dn = min(ABK, dim - d0);
+            if (dn == ABK) {
+                #pragma unroll
+                for (int dd = 0; dd < ABK; dd++) assign_step(xs + dd * XS, cs + dd * XS, tx, ty, acc);
+            } else {
+                for (int dd = 0; dd < dn; dd++) assign_step(xs + dd * XS, cs + dd * XS, tx, ty, acc);
+            }
+        }
+        // This tile's centroids in ascending k: tx*4 + 0..3, then BN/2 + tx*4 + 0..3.
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            int k = k0 + (j < 4 ? tx * 4 + j : BN / 2 + tx * 4 + j - 4);
+            float nk = k < kc ? nh[k] : 0.0f;
+            #pragma unroll
+            for (int i = 0; i < 8; i++) {
+                float score = nk - 2.0f * acc[i][j];
+                if (k < kc && score < best_s[i]) {
+                    best_s[i] = score;
+                    best_i[i] = k;
+                }
+            }
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    __local float* merge_s = lbuf;
+    __local int* merge_i = (__local int*) (lbuf + AL * BM);
+    #pragma unroll
+    for (int i = 0; i < 8; i++) {
+        int t = tx * BM + (i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + i - 4);
+        merge_s[t] = best_s[i];
+        merge_i[t] = best_i[i];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int t = lid; t < BM; t += AL * AL) {
+        float s = merge_s[t];
+        int k = merge_i[t];
+        for (int col = 1; col < AL; col++) {
+            float s2 = merge_s[col * BM + t];
+            int k2 = merge_i[col * BM + t];
+            if (s2 < s || (s2 == s && k2 < k)) {
+                s = s2;
+                k = k2;
+            }
+        }
+        if (n0 + t < tokens) ids[(long) bh * tokens + n0 + t] = (uchar) k;
+    }
 }
 
 // Number of positions where two id arrays differ: a per-group count, then one integer atomic add
@@ -422,18 +590,14 @@ void quantize(__global const float* r, int subtract, int tokens, int kc, __globa
 }
 
 // Dequantization (SPEC §7), fused: the residual (code - m)*s or code*s + z in fp32, plus the centroid of
-// stage 1, 2, ... in that order in fp32, one bf16 rounding. Work-item (8 channels, token, head): the
+// stage 1, 2, ... in that order in fp32, one bf16 rounding. One run of 8 channels of a token: the
 // token's centroid rows are found once per stage, and rows of a multiple of 8 channels read the
 // centroids and write the result as 16-byte vectors.
 // ids [stages][heads*tokens], centroids [stages][heads*kc*dim] bf16.
-__kernel void dequantize(__global const uchar* packed, __global const uchar* scales,
-                         __global const uchar* zeros, __global const uchar* ids,
-                         __global const ushort* centroids, int heads, int tokens, int dim, int g, int bits,
-                         int asym, int bf16_scales, int kc, int stages, __global ushort* out) {
-    int i0 = get_global_id(0) * 8;
-    int n = get_global_id(1);
-    int bh = get_global_id(2);
-    if (i0 >= dim || n >= tokens) return;
+inline void dequantize8(__global const uchar* packed, __global const uchar* scales,
+                        __global const uchar* zeros, __global const uchar* ids,
+                        __global const ushort* centroids, int heads, int tokens, int dim, int g, int bits,
+                        int asym, int bf16_scales, int kc, int stages, __global ushort* out, int i0, int n, int bh) {
     long row = (long) bh * tokens + n;
     long rows = (long) heads * tokens;
     int count = min(8, dim - i0);
@@ -496,6 +660,25 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
         #pragma unroll
         for (int j = 0; j < 8; j++) {
             if (j < count) o[j] = bf16_bits(acc[j]);
+        }
+    }
+}
+
+// Work-item (channel group, token, head) decodes DQ consecutive runs of 8 channels (DQ a build option):
+// fewer, longer work-items keep more loads in flight per work-item.
+__kernel void dequantize(__global const uchar* packed, __global const uchar* scales,
+                         __global const uchar* zeros, __global const uchar* ids,
+                         __global const ushort* centroids, int heads, int tokens, int dim, int g, int bits,
+                         int asym, int bf16_scales, int kc, int stages, __global ushort* out) {
+    int n = get_global_id(1);
+    int bh = get_global_id(2);
+    if (n >= tokens) return;
+    #pragma unroll
+    for (int h = 0; h < DQ; h++) {
+        int i0 = (get_global_id(0) * DQ + h) * 8;
+        if (i0 < dim) {
+            dequantize8(packed, scales, zeros, ids, centroids, heads, tokens, dim, g, bits, asym, bf16_scales, kc,
+                        stages, out, i0, n, bh);
         }
     }
 }

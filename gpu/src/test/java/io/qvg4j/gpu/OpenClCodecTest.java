@@ -66,14 +66,12 @@ class OpenClCodecTest {
     }
 
     /**
-     * The exact pruning of later assignments (SPEC §3.2) on the inputs that stress it, eight iterations
-     * that never stop early, against the reference's full scans: clustered data, where at least a quarter of the
-     * token assignments must be settled without scoring (else the test would not test the pruning); values on a coarse grid, where
-     * many tokens are at exactly equal distance from two centroids; and a large common offset with a small
-     * spread, where the rounding margin is as large as the gaps between scores.
+     * Eight k-means iterations that never stop early, against the reference: clustered data; values on a
+     * coarse grid, where many tokens are at exactly equal distance from two centroids; and a large common
+     * offset with a small spread, whose cluster sums the update splits over lanes (no addition rounds).
      */
     @Test
-    void prunedAssignmentsGiveTheFullScansIds() {
+    void longKMeansRunsEqualTheReference() {
         long seed = Seeds.seed();
         QuantConfig config = new QuantConfig(2, 16, 2, 16, false, ScaleFormat.FP8_E4M3, 8, 0f);
         KvTensor clustered = io.qvg4j.testkit.Clustered.tensor(seed, 1, 2, 900, 32);
@@ -88,12 +86,6 @@ class OpenClCodecTest {
                     new KvTensor("offset", 1, 2, 900, 32, offset)}) {
                 int[][][] init = InitIndices.fromSeed(seed, config.stages(), x.headCount(), config.centroids(), x.tokens());
                 assertSameSpan(ref.encode(x, config, init), gpu.encode(x, config, init), x.name());
-                OpenClCodec.Assignments a = gpu.lastAssignments();
-                assertEquals(2L * 8 * x.headCount() * x.tokens(), a.tokens(), x.name() + ": token assignments");
-                if (x == clustered) {
-                    assertTrue(a.scored() < a.tokens() * 3 / 4, "clustered: pruning left " + a.scored() + " of "
-                            + a.tokens() + " token assignments to score");
-                }
             }
         }
     }
