@@ -24,12 +24,18 @@ final class Pruning {
     /** Token budgets: percent of the prunable tokens that keep residual codes. */
     static final int[] KEEP = {75, 50, 25};
 
-    /** ThinK's kept key channels per head (pruning ratio 0.5 at D = 128; G = 64 must divide it). */
-    static final int THINK_CHANNELS = 64;
+    /**
+     * ThinK's kept key channels per head: ThinK's pruning ratio 0.5, D/2, rounded down to a multiple of G (which must
+     * divide it), at least G: 64 of 128 with QVG's G = 64 (at D = 64 nothing is pruned).
+     */
+    static int thinkChannels(int dim, int groupSize) {
+        return Math.max(groupSize, dim / 2 / groupSize * groupSize);
+    }
 
-    /** The options, built on the plain QVG methods of {@code methods} (their clustering shared). */
-    static List<Method> methods(List<Method> methods, QvgCodec codec, QualityReport.Settings settings) {
+    /** The options for tensors of head dimension {@code dim}, built on the plain QVG methods of {@code methods}. */
+    static List<Method> methods(List<Method> methods, QvgCodec codec, QualityReport.Settings settings, int dim) {
         Qvg two = find(methods, "QVG-2");
+        int channels = thinkChannels(dim, two.quantConfig().groupSize());
         List<Method> out = new ArrayList<>();
         for (int p : KEEP) {
             out.add(new TokenPruning(two, codec, settings.seed(), TokenPruning.Salience.RESIDUAL, TokenPruning.Mode.ID_ONLY,
@@ -41,7 +47,7 @@ final class Pruning {
         }
         ThinK.Shared shared = new ThinK.Shared();
         for (String base : new String[]{"QVG-2", "QVG-3"}) {
-            out.add(new ThinK(find(methods, base), codec, settings.seed(), THINK_CHANNELS, settings.queries(), shared));
+            out.add(new ThinK(find(methods, base), codec, settings.seed(), channels, settings.queries(), shared));
         }
         return out;
     }
@@ -114,11 +120,12 @@ final class Pruning {
         raw.accept("</table>\n");
 
         if (!channels.isEmpty()) {
+            int kept = ((ThinK) channels.get(0).method()).keptChannels();
             raw.accept("<h2>" + HtmlPage.esc(label) + ": ThinK key-channel pruning (SPEC §16.6)</h2>\n<p>Per head, the "
-                    + THINK_CHANNELS + " of " + r.pair().keys().dim() + " key channels with the largest ‖Q_j‖²·‖K_j‖² (queries: the K rows "
+                    + kept + " of " + r.pair().keys().dim() + " key channels with the largest ‖Q_j‖²·‖K_j‖² (queries: the K rows "
                     + "of the newest tokens, SPEC §14.4) are kept and the rest dropped before smoothing; values are plain QVG. "
                     + "The k-means assignment costs S·Kc·D multiply-adds per iteration and head, so the keys' k-means does "
-                    + f2((double) THINK_CHANNELS / r.pair().keys().dim()) + "× the work of plain QVG's.</p>\n"
+                    + f2((double) kept / r.pair().keys().dim()) + "× the work of plain QVG's.</p>\n"
                     + "<table><tr><th class=l>method</th><th>bits/element K+V</th><th class=l>K bits by component</th>"
                     + "<th>rel-L2 K</th><th>rel-L2 V</th><th>attention error</th></tr>\n");
             for (Evaluation.Row row : channels) {
