@@ -17,7 +17,7 @@ import java.util.List;
  * unquantized chunk; the older ones are read as the method dequantized them; the queries are the K rows of
  * the newest {@code queries} tokens (the sample holds no Q). Measured against attention over the bf16
  * tensors: the output's rel-L2 and the attention mass the quantized part gains, each without and with the
- * Jensen correction (SPEC §12.1).
+ * Jensen correction (SPEC §12.1). Tokens a method dropped (true pruning, SPEC §16.5) are skipped by attention.
  */
 public final class Evaluation {
 

@@ -95,10 +95,6 @@ public final class TokenPruning implements Method {
                 : "dropped from attention and storage" + (salience == Salience.QUERY ? " before k-means" : ""));
     }
 
-    public Mode mode() {
-        return mode;
-    }
-
     public int keepPercent() {
         return keepPercent;
     }
