@@ -1,10 +1,16 @@
 package io.qvg4j.simd;
 
+import io.qvg4j.baselines.DroppedTokens;
+import io.qvg4j.baselines.Evaluation;
 import io.qvg4j.baselines.Method;
 import io.qvg4j.baselines.Quantized;
 import io.qvg4j.baselines.Qvg;
 import io.qvg4j.baselines.ThinK;
 import io.qvg4j.baselines.TokenPruning;
+import io.qvg4j.cache.CacheAttention;
+import io.qvg4j.cache.ScalarAttention;
+import io.qvg4j.cache.ScoreCorrection;
+import io.qvg4j.cache.TokenSource;
 import io.qvg4j.codec.CpuCodec;
 import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.codec.QvgKernels;
@@ -61,6 +67,23 @@ class SimdPruningTest {
                     same(want.get(i).values(), got.values(), what + " V");
                 }
             }
+        }
+    }
+
+    @Test
+    void maskedAttentionIsWidthIndependent() {
+        Require.simd();
+        int h = 2, s = 333, d = 64, q = 5;
+        KvTensor k = Clustered.tensor(23, 1, h, s, d), v = Clustered.tensor(24, 1, h, s, d);
+        boolean[] dropped = new boolean[h * s];
+        for (int i = 0; i < dropped.length; i++) {
+            dropped[i] = i % 3 == 1 || i % 7 == 0;
+        }
+        float[] queries = Evaluation.newestKeys(k, q);
+        ScoreCorrection mask = new DroppedTokens(dropped, s, s - 64, null);
+        float[] scalar = new CacheAttention(ScalarAttention.INSTANCE).attend(TokenSource.of(k, v), queries, q, mask);
+        for (SimdAttention simd : SimdWidths.attention()) {
+            Exact.assertBits(scalar, new CacheAttention(simd).attend(TokenSource.of(k, v), queries, q, mask), simd.name());
         }
     }
 
