@@ -53,11 +53,13 @@ class ReportCommandTest {
             assertTrue(im.getWidth() > 100 && im.getHeight() > 100, img.group(2));
             n++;
         }
-        // 4 frontier figures, PRQ stages, smoothing, 2 maps per head and tensor (2 heads), convergence.
-        assertEquals(4 + 1 + 1 + 2 * 2 * 2 + 1, n);
+        // 4 frontier figures, 2 token-budget figures, PRQ stages, smoothing, 2 maps per head and tensor (2 heads),
+        // convergence.
+        assertEquals(4 + 2 + 1 + 1 + 2 * 2 * 2 + 1, n);
         assertEquals(Integer.parseInt(expected.group(1)), n);
         assertFalse(html.contains("src=\"http"), "the page must not fetch anything");
-        for (String method : new String[]{"RTN-2 G64", "KIVI-3", "QuaRot-4 asym G16", "QVG-2", "QVG-Pro-4", "NVFP4 G16"}) {
+        for (String method : new String[]{"RTN-2 G64", "KIVI-3", "QuaRot-4 asym G16", "QVG-2", "QVG-Pro-4", "NVFP4 G16",
+                "QVG-2 id-only 50%", "QVG-2 pruned 25%", "XStreamVGGT-2 75%", "ThinK-3 64ch"}) {
             assertTrue(html.contains(">" + method + "<"), method + " missing from the page");
             assertTrue(run.out().contains(method), method + " missing from the printed table");
         }

@@ -4,16 +4,22 @@ import io.qvg4j.quant.MemoryFootprint;
 
 /**
  * Exact storage of one quantized tensor: the quantized part in the components of {@link MemoryFootprint}
- * (SPEC §8; its element count is the whole tensor's), plus tokens kept in bf16 (KIVI's residual window).
+ * (SPEC §8; its element count is the whole tensor's), plus tokens kept in bf16 (KIVI's residual window), plus
+ * index bytes: which tokens or channels a pruning method kept (SPEC §16.5, §16.6).
  */
-public record Accounting(MemoryFootprint quantized, long bf16Bytes) {
+public record Accounting(MemoryFootprint quantized, long bf16Bytes, long indexBytes) {
+
+    /** Storage without index bytes. */
+    public Accounting(MemoryFootprint quantized, long bf16Bytes) {
+        this(quantized, bf16Bytes, 0);
+    }
 
     public long elements() {
         return quantized.elements();
     }
 
     public long totalBytes() {
-        return quantized.totalBytes() + bf16Bytes;
+        return quantized.totalBytes() + bf16Bytes + indexBytes;
     }
 
     public double bitsPerElement() {
@@ -29,6 +35,7 @@ public record Accounting(MemoryFootprint quantized, long bf16Bytes) {
         add(s, "ids", quantized.idBytes());
         add(s, "centroids", quantized.centroidBytes());
         add(s, "bf16 window", bf16Bytes);
+        add(s, "index", indexBytes);
         return s.toString();
     }
 
@@ -41,6 +48,6 @@ public record Accounting(MemoryFootprint quantized, long bf16Bytes) {
 
     /** Component-wise sum (K plus V). */
     public Accounting plus(Accounting o) {
-        return new Accounting(quantized.plus(o.quantized), bf16Bytes + o.bf16Bytes);
+        return new Accounting(quantized.plus(o.quantized), bf16Bytes + o.bf16Bytes, indexBytes + o.indexBytes);
     }
 }

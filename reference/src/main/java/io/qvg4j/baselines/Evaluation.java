@@ -17,7 +17,7 @@ import java.util.List;
  * unquantized chunk; the older ones are read as the method dequantized them; the queries are the K rows of
  * the newest {@code queries} tokens (the sample holds no Q). Measured against attention over the bf16
  * tensors: the output's rel-L2 and the attention mass the quantized part gains, each without and with the
- * Jensen correction (SPEC §12.1).
+ * Jensen correction (SPEC §12.1). Tokens a method dropped (true pruning, SPEC §16.5) are skipped by attention.
  */
 public final class Evaluation {
 
@@ -69,15 +69,18 @@ public final class Evaluation {
         double exactMass = mean(attention.attend(indicator(k, exactFrom), q, queries), k.dim());
         List<Row> rows = new ArrayList<>();
         for (Method m : methods) {
-            Quantized qk = m.apply(k, Method.Role.KEYS);
-            Quantized qv = m.apply(v, Method.Role.VALUES);
+            Method.Pair out = m.apply(k, v);
+            Quantized qk = out.keys(), qv = out.values();
             KvTensor keys = withExactTail(qk.dequantized(), k, exactFrom);
             TokenSource src = TokenSource.of(keys, withExactTail(qv.dequantized(), v, exactFrom));
-            double err = relL2(attention.attend(src, q, queries), exact);
-            double mass = mean(attention.attend(indicator(keys, exactFrom), q, queries), k.dim()) - exactMass;
+            // A token is dropped as a K and V pair, by the keys' mask (SPEC §16.5); null attends every token.
+            ScoreCorrection drop = qk.dropped() == null ? null : new DroppedTokens(qk.dropped(), k.tokens(), exactFrom, null);
+            double err = relL2(attention.attend(src, q, queries, drop), exact);
+            double mass = mean(attention.attend(indicator(keys, exactFrom), q, queries, drop), k.dim()) - exactMass;
             double errC = Double.NaN, massC = Double.NaN;
             if (qk.noise() != null) {
                 ScoreCorrection c = qk.noise().correction(exactFrom);
+                c = qk.dropped() == null ? c : new DroppedTokens(qk.dropped(), k.tokens(), exactFrom, c);
                 errC = relL2(attention.attend(src, q, queries, c), exact);
                 massC = mean(attention.attend(indicator(keys, exactFrom), q, queries, c), k.dim()) - exactMass;
             }

@@ -26,4 +26,15 @@ public interface Method {
 
     /** Quantizes and dequantizes a {@code [B,H,S,D]} tensor. */
     Quantized apply(KvTensor x, Role role);
+
+    /** The outputs for a K and V pair of one shape. */
+    record Pair(Quantized keys, Quantized values) {}
+
+    /**
+     * Quantizes K and V of one shape. A method that decides per token for K and V together (true pruning drops
+     * a token's key and value, SPEC §16.5) overrides this; the rest quantize each on its own.
+     */
+    default Pair apply(KvTensor keys, KvTensor values) {
+        return new Pair(apply(keys, Role.KEYS), apply(values, Role.VALUES));
+    }
 }

@@ -116,6 +116,7 @@ public final class HtmlPage {
             p.raw("<tr><td class=l>" + esc(m.name()) + "</td><td class=l>" + esc(m.config()) + "</td></tr>\n");
         }
         p.raw("</table></details>\n");
+        Pruning.render(r, s, p::raw, p::img);
 
         p.raw("<h2>" + esc(label) + ": error after each PRQ stage</h2>\n<p>QVG-Pro's clustering (" + esc(r.stageConfig().toString())
                 + ", seed " + s.seed() + "), the INT2 G = 16 quantizer after t stages (t = 0: the quantizer on the input; SPEC §5).</p>\n<div class=fig>\n");

@@ -93,6 +93,7 @@ public final class QualityReport {
                     + " must be one [1,H,S,D] shape");
         }
         List<Method> methods = methods(codec, settings.seed());
+        methods.addAll(Pruning.methods(methods, codec, settings, k.dim()));
         List<Evaluation.Row> rows = new Evaluation(kernels, settings.queries(), settings.window()).run(k, v, methods);
         Qvg qvg = find(methods, "QVG-2");
         Qvg pro = find(methods, "QVG-Pro-2");
