@@ -135,16 +135,18 @@ public final class ReportCommand implements Callable<Integer> {
                     d.bitsPerElement(), d.keyError(), d.valueError(), d.attentionError(), q.method().name(), q.bitsPerElement(),
                     q.keyError(), q.valueError(), q.attentionError());
         }
+        var etaConfigs = DraftAndCalibration.etaConfigs();
         out.printf("%n%-6s", "η");
-        for (int b : DraftAndCalibration.ETA_BITS) {
-            out.printf(" %12s %12s %12s", "INT" + b + " relL2 K", "INT" + b + " relL2 V", "INT" + b + " attn");
+        for (var c : etaConfigs) {
+            String b = DraftAndCalibration.etaLabel(c).replace(" bf16 scales", "bf");
+            out.printf(" %11s %11s %11s", b + " relL2 K", b + " relL2 V", b + " attn");
         }
-        out.println("   (§16.2, " + r.etaConfig() + ")");
+        out.println("   (§16.2, QVG asym G=64 T=1; INT2bf: bf16 scales)");
         for (int j = 0; j < DraftAndCalibration.ETAS.length; j++) {
             out.printf(java.util.Locale.ROOT, "%-6.2f", DraftAndCalibration.ETAS[j]);
-            for (int i = 0; i < DraftAndCalibration.ETA_BITS.length; i++) {
+            for (int i = 0; i < etaConfigs.size(); i++) {
                 var row = r.eta().get(i).get(j);
-                out.printf(java.util.Locale.ROOT, " %12.4f %12.4f %12.4f", row.keyError(), row.valueError(), row.attentionError());
+                out.printf(java.util.Locale.ROOT, " %11.4f %11.4f %11.4f", row.keyError(), row.valueError(), row.attentionError());
             }
             out.println();
         }

@@ -32,14 +32,25 @@ public final class DraftAndCalibration {
     /**
      * @param drafts  QVG-Pro INT2 (T = 4, G = 16) read from its first s = 1 … T stages
      * @param plain   QVG (T = 1, Kc = 256) at INT2/3/4 and those of G = 128, 64, 32, 16 that divide D
-     * @param eta     per code width of {@link #ETA_BITS}, QVG asymmetric (G = 64, T = 1) at each η of {@link #ETAS}
+     * @param eta     per config of {@link #etaConfigs}, QVG asymmetric (G = 64, T = 1) at each η of {@link #ETAS}
      */
     public record Result(QuantConfig draftConfig, List<Evaluation.Row> drafts, List<Evaluation.Row> plain,
                          List<Match> matches, QuantConfig etaConfig, List<List<Evaluation.Row>> eta,
                          CrossLayerSharing.Result crossLayer) {}
 
-    /** Code widths of the calibration figure. */
-    public static final int[] ETA_BITS = {2, 3};
+    /**
+     * The configurations of the calibration figure: QVG asymmetric INT2 and INT3 with FP8 scales and, to show what the
+     * second FP8 rounding of ŝ and ẑ costs, INT2 with bf16 scales (SPEC §6.4).
+     */
+    public static List<QuantConfig> etaConfigs() {
+        QuantConfig asym = QuantConfig.DEFAULT.withAsymmetric(true);
+        return List.of(asym, asym.withBits(3), asym.withScaleFormat(io.qvg4j.quant.ScaleFormat.BF16));
+    }
+
+    /** A calibration series' short label: {@code INT2}, {@code INT3}, {@code INT2 bf16 scales}. */
+    public static String etaLabel(QuantConfig c) {
+        return "INT" + c.bits() + (c.scaleFormat() == io.qvg4j.quant.ScaleFormat.BF16 ? " bf16 scales" : "");
+    }
 
     private DraftAndCalibration() {}
 
@@ -80,11 +91,11 @@ public final class DraftAndCalibration {
 
         QuantConfig etaConfig = QuantConfig.DEFAULT.withAsymmetric(true);
         List<List<Evaluation.Row>> eta = new ArrayList<>();
-        for (int b : ETA_BITS) {
+        for (QuantConfig base : etaConfigs()) {
             List<Method> sweep = new ArrayList<>();
             for (float e : ETAS) {
-                QuantConfig c = etaConfig.withBits(b).withEta(e);
-                sweep.add(new Downstream("QVG-" + b + " asym η=" + e, "QVG asym INT" + b, c, qvg::encode, codec));
+                QuantConfig c = base.withEta(e);
+                sweep.add(new Downstream("QVG " + etaLabel(base) + " asym η=" + e, "QVG asym " + etaLabel(base), c, qvg::encode, codec));
             }
             eta.add(evaluation.run(k, v, sweep));
         }

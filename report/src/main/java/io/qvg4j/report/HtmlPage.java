@@ -3,6 +3,7 @@ package io.qvg4j.report;
 import io.qvg4j.baselines.Evaluation;
 import io.qvg4j.baselines.Method;
 import io.qvg4j.golden.Digests;
+import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.tensor.KvTensor;
 
 import java.io.IOException;
@@ -244,10 +245,13 @@ public final class HtmlPage {
 
         p.raw("<h2>" + esc(label) + ": XQuant endpoint calibration (SPEC §16.2)</h2>\n<p>QVG asymmetric (" + esc(r.etaConfig().toString())
                 + ") with the stored scale and zero point calibrated to ŝ = (1 − 2η)·s, ẑ = z + η·s·qmax; the codes do not change, "
-                + "so bits per element do not either. η = 0 is §6.3.</p>\n<div class=fig>\n");
+                + "so bits per element do not either. η = 0 is §6.3. With FP8 scales ŝ and ẑ are rounded to E4M3 once more, and the "
+                + "zero point's rounding error is a shift of the whole block that the codes no longer absorb; the bf16-scale series "
+                + "(SPEC §6.4) shows the calibration with less of that second rounding.</p>\n<div class=fig>\n");
         List<Charts.Point> rel = new ArrayList<>(), etaAtt = new ArrayList<>();
-        for (int i = 0; i < DraftAndCalibration.ETA_BITS.length; i++) {
-            String b = "INT" + DraftAndCalibration.ETA_BITS[i];
+        List<QuantConfig> etaConfigs = DraftAndCalibration.etaConfigs();
+        for (int i = 0; i < etaConfigs.size(); i++) {
+            String b = DraftAndCalibration.etaLabel(etaConfigs.get(i));
             for (int j = 0; j < DraftAndCalibration.ETAS.length; j++) {
                 Evaluation.Row row = r.eta().get(i).get(j);
                 double e = DraftAndCalibration.ETAS[j];
@@ -260,13 +264,14 @@ public final class HtmlPage {
         p.img(Charts.lines("Calibration: attention error against η", "η", "rel-L2 of the attention output", etaAtt, true),
                 label + " eta attention error");
         p.raw("</div>\n<table><tr><th>η</th>");
-        for (int b : DraftAndCalibration.ETA_BITS) {
-            p.raw("<th>INT" + b + " rel-L2 K</th><th>INT" + b + " rel-L2 V</th><th>INT" + b + " attention error</th>");
+        for (QuantConfig c : etaConfigs) {
+            String b = DraftAndCalibration.etaLabel(c);
+            p.raw("<th>" + b + " rel-L2 K</th><th>" + b + " rel-L2 V</th><th>" + b + " attention error</th>");
         }
         p.raw("</tr>\n");
         for (int j = 0; j < DraftAndCalibration.ETAS.length; j++) {
             p.raw("<tr><td>" + DraftAndCalibration.ETAS[j] + "</td>");
-            for (int i = 0; i < DraftAndCalibration.ETA_BITS.length; i++) {
+            for (int i = 0; i < etaConfigs.size(); i++) {
                 Evaluation.Row row = r.eta().get(i).get(j);
                 p.raw("<td>" + f4(row.keyError()) + "</td><td>" + f4(row.valueError()) + "</td><td>" + f4(row.attentionError()) + "</td>");
             }
