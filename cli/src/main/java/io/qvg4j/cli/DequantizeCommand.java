@@ -41,6 +41,10 @@ public final class DequantizeCommand implements Callable<Integer> {
     @Option(names = "--dtype", paramLabel = "bf16|f16|f32", description = "Output dtype (default: f32 for .npy/.npz, bf16 for .safetensors).")
     String dtype;
 
+    @Option(names = "--stages", paramLabel = "S",
+            description = "Decode the draft view of the first S PRQ stages, 1..T (SPEC §16.1; default: all T, the full decode).")
+    Integer stages;
+
     @Mixin
     ImplOptions impl;
 
@@ -60,6 +64,11 @@ public final class DequantizeCommand implements Callable<Integer> {
             default -> throw new InvalidInputException("--dtype " + dtype + ": use bf16, f16 or f32");
         };
         Qkv.Contents c = Qkv.read(input);
+        int t = c.span().config().stages();
+        if (stages != null && (stages < 1 || stages > t)) {
+            throw new InvalidInputException("--stages " + stages + ": " + input + " has T = " + t
+                    + " PRQ stages; a draft reads 1.." + t + " of them (SPEC §16.1)");
+        }
         String tensorName = name != null ? name : c.source() != null ? c.source().name() : "deq";
         if (tensorName.equals(Safetensors.METADATA) && !n.endsWith(".npy")) {
             throw new InvalidInputException("tensor name '" + tensorName + "' is reserved in .safetensors files (the header's "
@@ -72,13 +81,18 @@ public final class DequantizeCommand implements Callable<Integer> {
         KvTensor deq;
         spec.commandLine().getOut().println("dequantize: impl " + impl.describe());
         try (QvgCodec codec = impl.open()) {
-            deq = codec.decode(c.span());
+            deq = stages == null ? codec.decode(c.span()) : codec.decode(c.span(), stages);
         }
         TensorFiles.write(output, deq, tensorName, layout, outType);
         long[] shape = layout.fileShape(deq.batch(), deq.heads(), deq.tokens(), deq.dim());
         spec.commandLine().getOut().printf("wrote %s: '%s' %s %s %s from %s (%s)%n", output, tensorName,
                 TensorFiles.dtypeName(output, outType),
                 java.util.Arrays.toString(shape), layout.axes(), input, c.span().config());
+        if (stages != null && stages < t) {
+            var f = c.span().draftFootprint(stages);
+            spec.commandLine().getOut().printf(java.util.Locale.ROOT, "draft of %d of %d stages: read %d bytes (ids %d, centroids %d; "
+                    + "no codes), %.4f bits/element%n", stages, t, f.totalBytes(), f.idBytes(), f.centroidBytes(), f.bitsPerElement());
+        }
         return 0;
     }
 }

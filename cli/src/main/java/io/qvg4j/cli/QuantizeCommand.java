@@ -50,6 +50,10 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.qkv", description = "Output container.")
     Path output;
 
+    @Option(names = "--eta", defaultValue = "0", paramLabel = "η",
+            description = "XQuant's data-free endpoint calibration, 0..0.5, with --asymmetric (SPEC §16.2; default: ${DEFAULT-VALUE}, none).")
+    float eta;
+
     @Mixin
     ConfigOptions options;
 
@@ -65,6 +69,12 @@ public final class QuantizeCommand implements Callable<Integer> {
             throw new InvalidInputException(output + ": output must end in .qkv");
         }
         QuantConfig config = options.config();
+        if (eta != 0f) {
+            if (!config.asymmetric()) {
+                throw new InvalidInputException("--eta " + eta + " calibrates the asymmetric quantizer's endpoints (SPEC §16.2); add --asymmetric");
+            }
+            config = config.withEta(eta);
+        }
         TensorLayout chosen = layout == null ? null : TensorLayout.parse(layout);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

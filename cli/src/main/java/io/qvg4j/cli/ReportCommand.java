@@ -4,6 +4,7 @@ import io.qvg4j.cache.AttentionKernels;
 import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.io.AtomicFile;
 import io.qvg4j.io.TensorFiles;
+import io.qvg4j.report.DraftAndCalibration;
 import io.qvg4j.report.HtmlPage;
 import io.qvg4j.report.QualityReport;
 import io.qvg4j.spi.Implementations;
@@ -92,17 +93,21 @@ public final class ReportCommand implements Callable<Integer> {
         out.printf("qvg report: %d pair%s; quantizer %s; attention %s; seed %d%n", pairs.size(), pairs.size() == 1 ? "" : "s",
                 impl.describe(), kernels.name(), seed);
         List<QualityReport.PairResult> results = new ArrayList<>();
+        List<DraftAndCalibration.Result> related = new ArrayList<>();
         long t0 = System.nanoTime();
         try (QvgCodec codec = impl.open()) {
             for (QualityReport.Pair p : pairs) {
                 QualityReport.PairResult r = QualityReport.compute(p, codec, kernels, settings);
                 results.add(r);
                 printTable(out, r);
+                DraftAndCalibration.Result dc = DraftAndCalibration.compute(r, codec, kernels, settings);
+                related.add(dc);
+                printRelated(out, dc);
             }
         }
         String command = "qvg report" + (inputs.isEmpty() ? "" : " " + String.join(" ", inputs))
                 + (maxTokens > 0 ? " --max-tokens " + maxTokens : "") + (seed != 0 ? " --seed " + seed : "");
-        String html = HtmlPage.render(results, new HtmlPage.Meta(command, impl.describe(), settings, note));
+        String html = HtmlPage.render(results, new HtmlPage.Meta(command, impl.describe(), settings, note), related);
         AtomicFile.write(output, o -> o.write(html.getBytes(StandardCharsets.UTF_8)));
         out.printf("wrote %s (%d bytes) in %.1f s%n", output, html.length(), (System.nanoTime() - t0) / 1e9);
         out.flush();
@@ -117,6 +122,44 @@ public final class ReportCommand implements Callable<Integer> {
 
     private static String name(String input) {
         return Path.of(input).getFileName().toString();
+    }
+
+    /** The draft views, calibration and cross-layer sharing of SPEC §16.1–§16.2, in short. */
+    static void printRelated(PrintWriter out, DraftAndCalibration.Result r) {
+        out.printf("%n%-16s %9s %9s %9s %9s   %-14s %9s %9s %9s %9s%n", "draft (§16.1)", "bits/el", "relL2 K", "relL2 V", "attn err",
+                "nearest plain", "bits/el", "relL2 K", "relL2 V", "attn err");
+        for (DraftAndCalibration.Match m : r.matches()) {
+            var d = m.draft();
+            var q = m.plain();
+            out.printf(java.util.Locale.ROOT, "%-16s %9.4f %9.4f %9.4f %9.4f   %-14s %9.4f %9.4f %9.4f %9.4f%n", d.method().name(),
+                    d.bitsPerElement(), d.keyError(), d.valueError(), d.attentionError(), q.method().name(), q.bitsPerElement(),
+                    q.keyError(), q.valueError(), q.attentionError());
+        }
+        var etaConfigs = DraftAndCalibration.etaConfigs();
+        out.printf("%n%-6s", "η");
+        for (var c : etaConfigs) {
+            String b = DraftAndCalibration.etaLabel(c).replace(" bf16 scales", "bf");
+            out.printf(" %11s %11s %11s", b + " relL2 K", b + " relL2 V", b + " attn");
+        }
+        out.println("   (§16.2, QVG asym G=64 T=1; INT2bf: bf16 scales)");
+        for (int j = 0; j < DraftAndCalibration.ETAS.length; j++) {
+            out.printf(java.util.Locale.ROOT, "%-6.2f", DraftAndCalibration.ETAS[j]);
+            for (int i = 0; i < etaConfigs.size(); i++) {
+                var row = r.eta().get(i).get(j);
+                out.printf(java.util.Locale.ROOT, " %11.4f %11.4f %11.4f", row.keyError(), row.valueError(), row.attentionError());
+            }
+            out.println();
+        }
+        var c = r.crossLayer();
+        out.printf(java.util.Locale.ROOT, "%ncross-layer sharing (§16.2), synthetic %d layers, rho %.2f: %d -> %d bytes (%.4f -> %.4f bits/el)%n",
+                c.layers(), c.rho(), c.separate().totalBytes(), c.sharing().totalBytes(), c.separate().bitsPerElement(),
+                c.sharing().bitsPerElement());
+        for (var l : c.higher()) {
+            out.printf(java.util.Locale.ROOT, "  layer %d: relL2 K %.4f -> %.4f, V %.4f -> %.4f, attn err %.4f -> %.4f%n", l.layer(),
+                    l.own().keyError(), l.shared().keyError(), l.own().valueError(), l.shared().valueError(),
+                    l.own().attentionError(), l.shared().attentionError());
+        }
+        out.flush();
     }
 
     /** The frontier table, as the page shows it. */

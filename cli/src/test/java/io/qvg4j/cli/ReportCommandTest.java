@@ -54,8 +54,8 @@ class ReportCommandTest {
             n++;
         }
         // 4 frontier figures, 2 token-budget figures, PRQ stages, smoothing, 2 maps per head and tensor (2 heads),
-        // convergence.
-        assertEquals(4 + 2 + 1 + 1 + 2 * 2 * 2 + 1, n);
+        // convergence; the draft views and the calibration (SPEC §16.1, §16.2), 2 each.
+        assertEquals(4 + 2 + 1 + 1 + 2 * 2 * 2 + 1 + 2 + 2, n);
         assertEquals(Integer.parseInt(expected.group(1)), n);
         assertFalse(html.contains("src=\"http"), "the page must not fetch anything");
         for (String method : new String[]{"RTN-2 G64", "KIVI-3", "QuaRot-4 asym G16", "QVG-2", "QVG-Pro-4", "NVFP4 G16",
@@ -64,6 +64,10 @@ class ReportCommandTest {
             assertTrue(run.out().contains(method), method + " missing from the printed table");
         }
         assertTrue(html.contains("qvg4j 0.1.0"));
+        for (String row : new String[]{">draft s=1/4<", ">draft s=4/4<", ">QVG-2 G64<", "Synthetic input", ">layer 3<"}) {
+            assertTrue(html.contains(row), row + " missing from the page");
+        }
+        assertTrue(run.out().contains("cross-layer sharing"), run.out());
     }
 
     @Test

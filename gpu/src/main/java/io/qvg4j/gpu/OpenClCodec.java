@@ -85,6 +85,11 @@ public final class OpenClCodec implements QvgCodec {
     /** One encode: k-means from initial indices or tables, or (given ids, only downstream) the given clustering. */
     private QuantizedSpan run(KvTensor x, QuantConfig config, int[][][] initIndices, float[][][] initialCentroids,
                               byte[][] givenIds, short[][] givenCentroids) {
+        if (config.eta() != 0f) {
+            // The device quantizer stores the endpoints of SPEC §6.3 only; SPEC §16.2 runs on the CPU codecs.
+            throw new io.qvg4j.tensor.InvalidInputException("opencl: endpoint calibration η = " + config.eta()
+                    + " (SPEC §16.2) is not implemented on the device; use --impl simd or reference");
+        }
         boolean clustering = givenIds == null;
         if (clustering) {
             cl.requireFp64("--impl opencl encode");

@@ -3,6 +3,7 @@ package io.qvg4j.simd;
 import io.qvg4j.numeric.Rounding;
 import io.qvg4j.algorithm.BitPacking;
 import io.qvg4j.algorithm.BlockQuantizer;
+import io.qvg4j.algorithm.EndpointCalibration;
 import io.qvg4j.quant.QuantConfig;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -51,6 +52,7 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
                     float scale = Math.max(Rounding.kernelDivide(hi - lo[0], config.asymmetricMax()), BlockQuantizer.MIN_SCALE);
                     s = config.scaleFormat().store(scale, scales, scaleOffset + block * scaleBytes);
                     float z = config.scaleFormat().store(lo[0], zeros, zeroOffset + block * scaleBytes);
+                    EndpointCalibration.store(s, z, config, scales, scaleOffset + block * scaleBytes, zeros, zeroOffset + block * scaleBytes);
                     Arrays.fill(zero, j * g, (j + 1) * g, z);
                 } else {
                     float amax = absMax(row, j * g, g);

@@ -67,4 +67,42 @@ abstract class SimdDequantization extends SimdBlockQuantizer {
             System.arraycopy(bf16, 0, out, outOffset + n * dim, dim);
         }
     }
+
+    /**
+     * The draft view (SPEC §16.1), the twin of {@code algorithm.Dequantization.dequantize(span, bh, stages, …)}:
+     * stages = T is {@link #dequantize(QuantizedSpan, int, short[], int)}; fewer stages sum, per lane, +0 and
+     * each stage's centroid in stage order, rounded once to bf16, with no code read.
+     */
+    @Override
+    public void dequantize(QuantizedSpan span, int bh, int stages, short[] out, int outOffset) {
+        io.qvg4j.algorithm.Dequantization.requireDraftStages(span.config(), stages);
+        if (stages == span.config().stages()) {
+            dequantize(span, bh, out, outOffset);
+            return;
+        }
+        int dim = span.dim();
+        int width = paddedLength(dim);
+        int kc = span.config().centroids();
+        float[][] tables = new float[stages][];
+        for (int t = 0; t < stages; t++) {
+            tables[t] = Arrays.copyOf(span.centroidsAsFloats(t, bh), kc * dim + lanes());
+        }
+        short[] bf16 = new short[width];
+        int[] centroidRow = new int[stages];
+        for (int n = 0; n < span.tokens(); n++) {
+            int row = bh * span.tokens() + n;
+            for (int t = 0; t < stages; t++) {
+                centroidRow[t] = span.clusterId(t, row) * dim;
+            }
+            for (int d = 0; d < width; d += lanes()) {
+                FloatVector acc = FloatVector.zero(fs());
+                for (int t = 0; t < stages; t++) {
+                    acc = acc.add(FloatVector.fromArray(fs(), tables[t], centroidRow[t] + d));
+                }
+                ((ShortVector) roundedToBf16Bits(acc).lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.I2S, ss(), 0))
+                        .intoArray(bf16, d);
+            }
+            System.arraycopy(bf16, 0, out, outOffset + n * dim, dim);
+        }
+    }
 }

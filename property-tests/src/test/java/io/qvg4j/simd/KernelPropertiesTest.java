@@ -114,8 +114,11 @@ class KernelPropertiesTest {
             int dim = Math.min(256, (a[1] + step - 1) / step * step);
             int[] divisors = java.util.stream.IntStream.rangeClosed(1, dim).filter(g -> dim % g == 0).toArray();
             int g = divisors[a[3] % divisors.length];
-            QuantConfig config = new QuantConfig(bits, g, b[1], b[2], (b[0] & 1) != 0,
-                    (b[0] & 2) != 0 ? ScaleFormat.BF16 : ScaleFormat.FP8_E4M3, 2, 1e-4f);
+            boolean asym = (b[0] & 1) != 0;
+            // Asymmetric cases also cover the endpoint calibration η (SPEC §16.2), η = 0 included.
+            float eta = asym ? new float[] {0f, 0.0625f, 0.1f, 0.25f, 0.5f}[b[2] % 5] : 0f;
+            QuantConfig config = new QuantConfig(bits, g, b[1], b[2], asym,
+                    (b[0] & 2) != 0 ? ScaleFormat.BF16 : ScaleFormat.FP8_E4M3, 2, 1e-4f, eta);
             return new QCase(a[0], config, dim, b[3]);
         });
     }

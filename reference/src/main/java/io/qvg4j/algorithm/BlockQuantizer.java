@@ -75,7 +75,8 @@ public final class BlockQuantizer {
     /**
      * Asymmetric min/max (SPEC §6.3): scale = max((max − min) ⊘ qmax, 1e-10), zero point = min, both
      * stored in the scale format; q = clamp(round half away((x − z) ⊘ s), 0, qmax) with NaN → 0. Block
-     * min/max order −0 below +0 (SPEC §2.6), as {@link Math#min} and {@link Math#max} do.
+     * min/max order −0 below +0 (SPEC §2.6), as {@link Math#min} and {@link Math#max} do. With η ≠ 0 the stored
+     * pair is then calibrated ({@link EndpointCalibration}, SPEC §16.2).
      */
     static void asymmetric(float[] x, int offset, int g, QuantConfig config, int[] codes, int codeOffset,
                            byte[] scales, int scaleOffset, byte[] zeros, int zeroOffset) {
@@ -94,6 +95,7 @@ public final class BlockQuantizer {
             float y = (x[offset + i] - z) * reciprocal;
             codes[codeOffset + i] = y != y ? 0 : clamp(Rounding.roundHalfAway(y), 0, qmax);
         }
+        EndpointCalibration.store(s, z, config, scales, scaleOffset, zeros, zeroOffset);
     }
 
     private static int clamp(float rounded, int lo, int hi) {

@@ -265,7 +265,22 @@ public final class QuantizedKVCache {
 
     /** As {@link #view()}, the rows dequantized with the given kernels' {@link AttentionKernels#dequantize} (same bits, other speed). */
     public TokenSource view(AttentionKernels kernels) {
-        return new View(liveFrames(), false, kernels);
+        return new View(liveFrames(), false, kernels, policy.config().stages());
+    }
+
+    /**
+     * The draft view (SPEC §16.1): as {@link #view(AttentionKernels)}, but every quantized frame is read from the
+     * first {@code stages} stages of its span only (1 … T; T is {@link #view(AttentionKernels)}); bf16 frames as stored.
+     */
+    public TokenSource draftView(int stages, AttentionKernels kernels) {
+        io.qvg4j.algorithm.Dequantization.requireDraftStages(policy.config(), stages);
+        return new View(liveFrames(), false, kernels, stages);
+    }
+
+    /** As {@link #draftView}, every live span first decoded whole by {@link QvgCodec#decode(QuantizedSpan, int)}: its reference. */
+    public TokenSource decodedDraftView(int stages) {
+        io.qvg4j.algorithm.Dequantization.requireDraftStages(policy.config(), stages);
+        return new View(liveFrames(), true, ScalarAttention.INSTANCE, stages);
     }
 
     /**
@@ -273,7 +288,7 @@ public final class QuantizedKVCache {
      * read as bf16: the official read path, and the reference the direct read must match bit for bit.
      */
     public TokenSource decodedView() {
-        return new View(liveFrames(), true, ScalarAttention.INSTANCE);
+        return new View(liveFrames(), true, ScalarAttention.INSTANCE, policy.config().stages());
     }
 
     /** All live tokens of K or V as a dense {@code [1, H, tokens, D]} tensor (bf16 frames as stored, spans decoded). */
@@ -331,16 +346,16 @@ public final class QuantizedKVCache {
         private final java.util.Map<QuantizedSpan, short[]> decoded;
         private final float[] scratch = new float[dim];
 
-        View(List<Frame> live, boolean decodeFirst, AttentionKernels kernels) {
+        View(List<Frame> live, boolean decodeFirst, AttentionKernels kernels, int stages) {
             this.live = live.toArray(new Frame[0]);
             this.decoded = decodeFirst ? new java.util.IdentityHashMap<>() : null;
             for (Frame f : this.live) {
                 if (f.span != null && !decoders.containsKey(f.span.keys()) && (decoded == null || !decoded.containsKey(f.span.keys()))) {
                     for (QuantizedSpan s : new QuantizedSpan[]{f.span.keys(), f.span.values()}) {
                         if (decodeFirst) {
-                            decoded.put(s, codec.decode(s).bits());
+                            decoded.put(s, codec.decode(s, stages).bits());
                         } else {
-                            decoders.put(s, new SpanRowDecoder(s, kernels));
+                            decoders.put(s, new SpanRowDecoder(s, kernels, stages));
                         }
                     }
                 }

@@ -2,6 +2,7 @@ package io.qvg4j.cache;
 
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.algorithm.BitPacking;
+import io.qvg4j.algorithm.Dequantization;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
 
@@ -21,33 +22,48 @@ final class SpanRowDecoder {
     private final AttentionKernels kernels;
     private final int[] codes;
     private final int[] base;
+    private final int stages;
     private float[][] centroids;
 
     SpanRowDecoder(QuantizedSpan span, AttentionKernels kernels) {
+        this(span, kernels, span.config().stages());
+    }
+
+    /** A decoder of the draft view of the first {@code stages} stages (SPEC §16.1); T is the full decode. */
+    SpanRowDecoder(QuantizedSpan span, AttentionKernels kernels, int stages) {
+        Dequantization.requireDraftStages(span.config(), stages);
         this.span = span;
         this.kernels = kernels;
         this.config = span.config();
         this.dim = span.dim();
         this.codes = new int[dim];
         this.base = new int[config.stages()];
+        this.stages = stages;
     }
 
     /** Row n of head bh: channel d at {@code out[offset + d]}. */
     void row(int bh, int n, float[] out, int offset) {
         if (centroids == null) {
-            centroids = new float[config.stages()][];
-            for (int t = 0; t < config.stages(); t++) {
+            centroids = new float[stages][];
+            for (int t = 0; t < stages; t++) {
                 short[] c = span.centroids()[t];
                 centroids[t] = new float[c.length];
                 Bf16.toFloats(c, 0, centroids[t], 0, c.length);
             }
         }
-        int stages = config.stages();
+        int row = bh * span.tokens() + n;
+        if (stages < config.stages()) {
+            // A draft reads no code: its rows are the centroid sums alone (SPEC §16.1).
+            for (int t = 0; t < stages; t++) {
+                base[t] = (bh * config.centroids() + span.clusterId(t, row)) * dim;
+            }
+            Dequantization.centroidSum(centroids, base, stages, 0, dim, out, offset);
+            return;
+        }
         int g = config.groupSize();
         int blocks = config.blocksPerRow(dim);
         int m = config.symmetricMax();
         boolean asymmetric = config.asymmetric();
-        int row = bh * span.tokens() + n;
         BitPacking.unpack(span.packed(), row * config.packedBytesPerRow(dim), dim, config.bits(), codes, 0);
         for (int t = 0; t < stages; t++) {
             base[t] = (bh * config.centroids() + span.clusterId(t, row)) * dim;

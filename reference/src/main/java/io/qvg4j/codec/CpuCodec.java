@@ -265,6 +265,15 @@ public final class CpuCodec implements QvgCodec {
     }
 
     @Override
+    public KvTensor decode(QuantizedSpan span, int stages) {
+        io.qvg4j.algorithm.Dequantization.requireDraftStages(span.config(), stages);
+        short[] out = new short[span.headCount() * span.tokens() * span.dim()];
+        int headSize = span.tokens() * span.dim();
+        workers.forEach(span.headCount(), bh -> kernels.dequantize(span, bh, stages, out, bh * headSize));
+        return new KvTensor("dequantized", span.batch(), span.heads(), span.tokens(), span.dim(), out);
+    }
+
+    @Override
     public KvTensor rtnBaseline(KvTensor x, int bits, int groupSize) {
         if (bits != 2 && bits != 3 && bits != 4 && bits != 8) {
             throw new InvalidInputException("RTN baseline: bits = " + bits + "; must be 2, 3, 4 or 8");

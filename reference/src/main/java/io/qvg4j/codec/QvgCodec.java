@@ -37,6 +37,23 @@ public interface QvgCodec extends AutoCloseable {
     /** Dequantizes a span back to bf16 (SPEC §7). */
     KvTensor decode(QuantizedSpan span);
 
+    /**
+     * The draft view of a span (SPEC §16.1): decoded from its first {@code stages} stages, 1 ≤ stages ≤ T;
+     * stages = T is {@link #decode(QuantizedSpan)}. The default runs the reference's single-threaded rule.
+     */
+    default KvTensor decode(QuantizedSpan span, int stages) {
+        io.qvg4j.algorithm.Dequantization.requireDraftStages(span.config(), stages);
+        if (stages == span.config().stages()) {
+            return decode(span);
+        }
+        int headSize = span.tokens() * span.dim();
+        short[] out = new short[span.headCount() * headSize];
+        for (int bh = 0; bh < span.headCount(); bh++) {
+            io.qvg4j.algorithm.Dequantization.dequantize(span, bh, stages, out, bh * headSize);
+        }
+        return new KvTensor("dequantized", span.batch(), span.heads(), span.tokens(), span.dim(), out);
+    }
+
     /** The RTN blockwise baseline {@code naive-int<bits>} (SPEC §9.1); bits in 2, 3, 4, 8. */
     KvTensor rtnBaseline(KvTensor x, int bits, int groupSize);
 

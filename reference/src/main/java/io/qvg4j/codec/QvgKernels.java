@@ -60,6 +60,15 @@ public interface QvgKernels {
     void dequantize(QuantizedSpan span, int bh, short[] out, int outOffset);
 
     /**
+     * The draft view of head {@code bh} (SPEC §16.1): the first {@code stages} stages only, 1 ≤ stages ≤ T;
+     * stages = T is {@link #dequantize(QuantizedSpan, int, short[], int)}, fewer sum the centroids alone
+     * ({@code io.qvg4j.algorithm.Dequantization.centroidSum}). The default is the algorithm itself.
+     */
+    default void dequantize(QuantizedSpan span, int bh, int stages, short[] out, int outOffset) {
+        io.qvg4j.algorithm.Dequantization.dequantize(span, bh, stages, out, outOffset);
+    }
+
+    /**
      * The official RTN fake-quant baseline {@code naive-int<bits>} (SPEC §9.1) on elements [from, to)
      * of a bf16 array whose blocks of G are consecutive; from and to are multiples of G.
      */

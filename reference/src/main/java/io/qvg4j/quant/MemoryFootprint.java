@@ -20,6 +20,22 @@ public record MemoryFootprint(long elements, long codeBytes, long scaleBytes, lo
                 (long) config.stages() * batch * heads * config.centroids() * dim * 2);
     }
 
+    /**
+     * The bytes a draft of the first {@code stages} stages reads (SPEC §16.1): the ids and centroid tables of
+     * those stages, no code, scale or zero point; {@code stages} = T reads the whole span, {@link #of}. The
+     * element count is the span's, so bits per element compare with the full span's.
+     */
+    public static MemoryFootprint draft(long batch, long heads, long tokens, long dim, QuantConfig config, int stages) {
+        if (stages < 1 || stages > config.stages()) {
+            throw new IllegalArgumentException("draft of " + stages + " stages of a T = " + config.stages() + " config");
+        }
+        if (stages == config.stages()) {
+            return of(batch, heads, tokens, dim, config);
+        }
+        return new MemoryFootprint(batch * heads * tokens * dim, 0, 0, 0, stages * batch * heads * tokens,
+                stages * batch * heads * config.centroids() * dim * 2);
+    }
+
     public long totalBytes() {
         return codeBytes + scaleBytes + zeroBytes + idBytes + centroidBytes;
     }

@@ -13,15 +13,23 @@ import io.qvg4j.tensor.InvalidInputException;
  * @param scaleFormat how scales (and zero points) are stored
  * @param maxIters   k-means iteration cap, at least 1
  * @param tolerance  pooled fraction of changed ids below which k-means stops (official 1e-4)
+ * @param eta        XQuant's data-free endpoint calibration η in [0, 0.5] (SPEC §16.2), asymmetric only;
+ *                   0, the default, stores the endpoints of SPEC §6.3 unchanged
  */
 public record QuantConfig(int bits, int groupSize, int stages, int centroids, boolean asymmetric,
-                          ScaleFormat scaleFormat, int maxIters, float tolerance) {
+                          ScaleFormat scaleFormat, int maxIters, float tolerance, float eta) {
 
     /** The official streaming configuration: INT2, G = 64, Kc = 256, T = 1, 2 iterations, tol 1e-4. */
     public static final QuantConfig DEFAULT = new QuantConfig(2, 64, 1, 256, false, ScaleFormat.FP8_E4M3, 2, 1e-4f);
 
     /** QVG-Pro as in the paper's Table 1: T = 4, G = 16, with 5 iterations. */
     public static final QuantConfig PRO = new QuantConfig(2, 16, 4, 256, false, ScaleFormat.FP8_E4M3, 5, 1e-4f);
+
+    /** A configuration without endpoint calibration (η = 0). */
+    public QuantConfig(int bits, int groupSize, int stages, int centroids, boolean asymmetric,
+                       ScaleFormat scaleFormat, int maxIters, float tolerance) {
+        this(bits, groupSize, stages, centroids, asymmetric, scaleFormat, maxIters, tolerance, 0f);
+    }
 
     public QuantConfig {
         if (bits != 2 && bits != 3 && bits != 4 && bits != 8) {
@@ -46,34 +54,47 @@ public record QuantConfig(int bits, int groupSize, int stages, int centroids, bo
         if (scaleFormat == null) {
             throw new InvalidInputException("config: scale format missing");
         }
+        if (!(eta >= 0f && eta <= 0.5f)) {
+            throw new InvalidInputException("config: η = " + eta + "; must be in [0, 0.5] (SPEC §16.2)");
+        }
+        if (eta != 0f && !asymmetric) {
+            throw new InvalidInputException("config: η = " + eta
+                    + " calibrates the asymmetric quantizer's endpoints only (SPEC §16.2); the config is symmetric");
+        }
+        // −0 is not a different calibration: store it as +0 so that equal configs compare equal.
+        eta = eta == 0f ? 0f : eta;
     }
 
     public QuantConfig withBits(int b) {
-        return new QuantConfig(b, groupSize, stages, centroids, asymmetric, scaleFormat, maxIters, tolerance);
+        return new QuantConfig(b, groupSize, stages, centroids, asymmetric, scaleFormat, maxIters, tolerance, eta);
     }
 
     public QuantConfig withGroupSize(int g) {
-        return new QuantConfig(bits, g, stages, centroids, asymmetric, scaleFormat, maxIters, tolerance);
+        return new QuantConfig(bits, g, stages, centroids, asymmetric, scaleFormat, maxIters, tolerance, eta);
     }
 
     public QuantConfig withStages(int t) {
-        return new QuantConfig(bits, groupSize, t, centroids, asymmetric, scaleFormat, maxIters, tolerance);
+        return new QuantConfig(bits, groupSize, t, centroids, asymmetric, scaleFormat, maxIters, tolerance, eta);
     }
 
     public QuantConfig withCentroids(int kc) {
-        return new QuantConfig(bits, groupSize, stages, kc, asymmetric, scaleFormat, maxIters, tolerance);
+        return new QuantConfig(bits, groupSize, stages, kc, asymmetric, scaleFormat, maxIters, tolerance, eta);
     }
 
     public QuantConfig withAsymmetric(boolean asym) {
-        return new QuantConfig(bits, groupSize, stages, centroids, asym, scaleFormat, maxIters, tolerance);
+        return new QuantConfig(bits, groupSize, stages, centroids, asym, scaleFormat, maxIters, tolerance, eta);
     }
 
     public QuantConfig withScaleFormat(ScaleFormat f) {
-        return new QuantConfig(bits, groupSize, stages, centroids, asymmetric, f, maxIters, tolerance);
+        return new QuantConfig(bits, groupSize, stages, centroids, asymmetric, f, maxIters, tolerance, eta);
     }
 
     public QuantConfig withMaxIters(int it) {
-        return new QuantConfig(bits, groupSize, stages, centroids, asymmetric, scaleFormat, it, tolerance);
+        return new QuantConfig(bits, groupSize, stages, centroids, asymmetric, scaleFormat, it, tolerance, eta);
+    }
+
+    public QuantConfig withEta(float e) {
+        return new QuantConfig(bits, groupSize, stages, centroids, asymmetric, scaleFormat, maxIters, tolerance, e);
     }
 
     /** Symmetric code offset m = 2^(b−1) − 1: INT2 → 1, INT3 → 3, INT4 → 7, INT8 → 127. */
@@ -112,6 +133,6 @@ public record QuantConfig(int bits, int groupSize, int stages, int centroids, bo
     public String toString() {
         return "INT" + bits + (asymmetric ? " asym" : " sym") + ", G=" + groupSize + ", T=" + stages
                 + ", Kc=" + centroids + ", " + maxIters + " iter, tol=" + tolerance
-                + (scaleFormat == ScaleFormat.BF16 ? ", bf16 scales" : "");
+                + (scaleFormat == ScaleFormat.BF16 ? ", bf16 scales" : "") + (eta != 0f ? ", η=" + eta : "");
     }
 }

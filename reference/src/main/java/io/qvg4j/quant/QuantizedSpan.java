@@ -79,4 +79,9 @@ public record QuantizedSpan(QuantConfig config, int batch, int heads, int tokens
     public MemoryFootprint footprint() {
         return MemoryFootprint.of(batch, heads, tokens, dim, config);
     }
+
+    /** The bytes a draft of the first {@code stages} stages reads (SPEC §16.1). */
+    public MemoryFootprint draftFootprint(int stages) {
+        return MemoryFootprint.draft(batch, heads, tokens, dim, config, stages);
+    }
 }

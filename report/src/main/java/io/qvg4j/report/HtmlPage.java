@@ -3,6 +3,7 @@ package io.qvg4j.report;
 import io.qvg4j.baselines.Evaluation;
 import io.qvg4j.baselines.Method;
 import io.qvg4j.golden.Digests;
+import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.tensor.KvTensor;
 
 import java.io.IOException;
@@ -36,6 +37,11 @@ public final class HtmlPage {
     }
 
     public static String render(List<QualityReport.PairResult> results, Meta meta) {
+        return render(results, meta, List.of());
+    }
+
+    /** As {@link #render(List, Meta)}, with the related-system options of SPEC §16.1–§16.2 after each pair they belong to. */
+    public static String render(List<QualityReport.PairResult> results, Meta meta, List<DraftAndCalibration.Result> related) {
         Page p = new Page();
         p.raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>qvg4j quality report</title>\n");
         p.raw("<style>body{font-family:sans-serif;max-width:1500px;margin:1em auto;padding:0 1em;color:#222}"
@@ -64,8 +70,11 @@ public final class HtmlPage {
                 + "against attention over the bf16 tensors; mass shift = mean attention mass on the quantized tokens minus the "
                 + "exact one (positive: quantized keys take attention from the current chunk). \"+ correction\": the Jensen-bias "
                 + "correction of SPEC §12.1 (NVFP4 has none: its grid is not uniform).</p>\n");
-        for (QualityReport.PairResult r : results) {
-            pair(p, r, s);
+        for (int i = 0; i < results.size(); i++) {
+            pair(p, results.get(i), s);
+            if (i < related.size()) {
+                draftAndCalibration(p, results.get(i).pair().label(), related.get(i));
+            }
         }
         p.raw("<script>window.addEventListener('load',function(){var imgs=Array.prototype.slice.call(document.images);"
                 + "var bad=imgs.filter(function(i){return !(i.complete&&i.naturalWidth>0)}).map(function(i){return i.alt});"
@@ -194,6 +203,103 @@ public final class HtmlPage {
             p.raw("<tr><td>" + (i + 2) + "</td><td>" + f6(r.changedK()[i]) + "</td><td>" + f6(r.changedV()[i]) + "</td></tr>\n");
         }
         p.raw("</table>\n");
+    }
+
+    /** SPEC §16.1 (QuantSpec draft views) and §16.2 (XQuant calibration and cross-layer sharing) for one pair. */
+    private static void draftAndCalibration(Page p, String label, DraftAndCalibration.Result r) {
+        p.raw("<h2>" + esc(label) + ": QuantSpec draft views (SPEC §16.1)</h2>\n<p>QVG-Pro (" + esc(r.draftConfig().toString())
+                + ") read from its first s stages: s &lt; T sums the centroids of s stages and reads no code, scale or zero point; "
+                + "s = T is the full decode. Bits per element are those a draft reads (ids and centroid tables of s stages), "
+                + "beside plain QVG (T = 1, Kc = 256) at INT2/3/4 and G = 128, 64, 32, 16 on the same clustering. Attention as "
+                + "above (SPEC §14.4), without the correction.</p>\n<div class=fig>\n");
+        List<Charts.Point> err = new ArrayList<>(), att = new ArrayList<>();
+        for (Evaluation.Row row : r.drafts()) {
+            err.add(new Charts.Point("draft K", row.keys().bitsPerElement(), row.keyError()));
+            err.add(new Charts.Point("draft V", row.values().bitsPerElement(), row.valueError()));
+            att.add(new Charts.Point("QVG-Pro draft, s = 1 … T", row.bitsPerElement(), row.attentionError()));
+        }
+        for (Evaluation.Row row : r.plain()) {
+            err.add(new Charts.Point("plain QVG K", row.keys().bitsPerElement(), row.keyError()));
+            err.add(new Charts.Point("plain QVG V", row.values().bitsPerElement(), row.valueError()));
+            att.add(new Charts.Point("plain QVG (T = 1)", row.bitsPerElement(), row.attentionError()));
+        }
+        p.img(Charts.lines("Draft views: rel-L2 against bits read", "bits per element read", "rel-L2", err, true), label + " draft error");
+        p.img(Charts.lines("Draft views: attention error against bits read", "bits per element read (K+V)",
+                "rel-L2 of the attention output", att, true), label + " draft attention error");
+        p.raw("</div>\n<table><tr><th class=l>draft</th><th>bits/element read K+V</th><th class=l>K bits by component</th><th>rel-L2 K</th>"
+                + "<th>rel-L2 V</th><th>attention error</th><th class=l>plain QVG nearest in bits</th><th>bits/element K+V</th>"
+                + "<th>rel-L2 K</th><th>rel-L2 V</th><th>attention error</th></tr>\n");
+        for (DraftAndCalibration.Match m : r.matches()) {
+            Evaluation.Row d = m.draft(), q = m.plain();
+            p.raw("<tr><td class=l>" + esc(d.method().name()) + "</td><td>" + f4(d.bitsPerElement()) + "</td><td class=l>"
+                    + esc(d.keys().components()) + "</td><td>" + f4(d.keyError()) + "</td><td>" + f4(d.valueError()) + "</td><td>"
+                    + f4(d.attentionError()) + "</td><td class=l>" + esc(q.method().name()) + "</td><td>" + f4(q.bitsPerElement())
+                    + "</td><td>" + f4(q.keyError()) + "</td><td>" + f4(q.valueError()) + "</td><td>" + f4(q.attentionError()) + "</td></tr>\n");
+        }
+        p.raw("</table>\n<details><summary>Every plain QVG configuration</summary><table><tr><th class=l>method</th>"
+                + "<th>bits/element K+V</th><th>rel-L2 K</th><th>rel-L2 V</th><th>attention error</th></tr>\n");
+        for (Evaluation.Row q : r.plain()) {
+            p.raw("<tr><td class=l>" + esc(q.method().name()) + "</td><td>" + f4(q.bitsPerElement()) + "</td><td>" + f4(q.keyError())
+                    + "</td><td>" + f4(q.valueError()) + "</td><td>" + f4(q.attentionError()) + "</td></tr>\n");
+        }
+        p.raw("</table></details>\n");
+
+        p.raw("<h2>" + esc(label) + ": XQuant endpoint calibration (SPEC §16.2)</h2>\n<p>QVG asymmetric (" + esc(r.etaConfig().toString())
+                + ") with the stored scale and zero point calibrated to ŝ = (1 − 2η)·s, ẑ = z + η·s·qmax; the codes do not change, "
+                + "so bits per element do not either. η = 0 is §6.3. With FP8 scales ŝ and ẑ are rounded to E4M3 once more, and the "
+                + "zero point's rounding error is a shift of the whole block that the codes no longer absorb; the bf16-scale series "
+                + "(SPEC §6.4) shows the calibration with less of that second rounding.</p>\n<div class=fig>\n");
+        List<Charts.Point> rel = new ArrayList<>(), etaAtt = new ArrayList<>();
+        List<QuantConfig> etaConfigs = DraftAndCalibration.etaConfigs();
+        for (int i = 0; i < etaConfigs.size(); i++) {
+            String b = DraftAndCalibration.etaLabel(etaConfigs.get(i));
+            for (int j = 0; j < DraftAndCalibration.ETAS.length; j++) {
+                Evaluation.Row row = r.eta().get(i).get(j);
+                double e = DraftAndCalibration.ETAS[j];
+                rel.add(new Charts.Point(b + " K", e, row.keyError()));
+                rel.add(new Charts.Point(b + " V", e, row.valueError()));
+                etaAtt.add(new Charts.Point(b, e, row.attentionError()));
+            }
+        }
+        p.img(Charts.lines("Calibration: rel-L2 against η", "η", "rel-L2", rel, true), label + " eta rel-L2");
+        p.img(Charts.lines("Calibration: attention error against η", "η", "rel-L2 of the attention output", etaAtt, true),
+                label + " eta attention error");
+        p.raw("</div>\n<table><tr><th>η</th>");
+        for (QuantConfig c : etaConfigs) {
+            String b = DraftAndCalibration.etaLabel(c);
+            p.raw("<th>" + b + " rel-L2 K</th><th>" + b + " rel-L2 V</th><th>" + b + " attention error</th>");
+        }
+        p.raw("</tr>\n");
+        for (int j = 0; j < DraftAndCalibration.ETAS.length; j++) {
+            p.raw("<tr><td>" + DraftAndCalibration.ETAS[j] + "</td>");
+            for (int i = 0; i < etaConfigs.size(); i++) {
+                Evaluation.Row row = r.eta().get(i).get(j);
+                p.raw("<td>" + f4(row.keyError()) + "</td><td>" + f4(row.valueError()) + "</td><td>" + f4(row.attentionError()) + "</td>");
+            }
+            p.raw("</tr>\n");
+        }
+        p.raw("</table>\n");
+
+        CrossLayerSharing.Result c = r.crossLayer();
+        p.raw("<h2>" + esc(label) + ": XQuant cross-layer sharing (SPEC §16.2), on a synthetic multi-layer input</h2>\n<p><b>Synthetic "
+                + "input:</b> " + c.layers() + " layers; layer 0 is this pair's K (and V), layer l + 1 = bf16(ρ·layer l + √(1 − ρ²)·σ·ε) "
+                + "with ρ = " + c.rho() + ", σ the standard deviation of layer 0's channel per head, ε standard normal (SplitMix64, "
+                + "Box–Muller; seeded). Every layer is quantized with " + esc(c.config().toString()) + " and its own clustering; in "
+                + "the pairs (0, 1), (2, 3), … the higher layer keeps its own ids, centroids, scales and zero points and is decoded "
+                + "with the lower layer's codes.</p>\n<table><tr><th class=l>higher layer</th><th>bits/element K+V</th>"
+                + "<th>rel-L2 K</th><th>rel-L2 V</th><th>attention error</th><th>shared: bits/element K+V</th><th>rel-L2 K</th>"
+                + "<th>rel-L2 V</th><th>attention error</th></tr>\n");
+        for (CrossLayerSharing.Layer l : c.higher()) {
+            p.raw("<tr><td class=l>layer " + l.layer() + "</td><td>" + f4(l.own().bitsPerElement()) + "</td><td>" + f4(l.own().keyError())
+                    + "</td><td>" + f4(l.own().valueError()) + "</td><td>" + f4(l.own().attentionError()) + "</td><td>"
+                    + f4(l.shared().bitsPerElement()) + "</td><td>" + f4(l.shared().keyError()) + "</td><td>" + f4(l.shared().valueError())
+                    + "</td><td>" + f4(l.shared().attentionError()) + "</td></tr>\n");
+        }
+        p.raw("</table>\n<p>All " + c.layers() + " layers, K and V: " + c.separate().totalBytes() + " bytes ("
+                + f4(c.separate().bitsPerElement()) + " bits/element) with every layer's codes; " + c.sharing().totalBytes()
+                + " bytes (" + f4(c.sharing().bitsPerElement()) + " bits/element) sharing, saving "
+                + (c.separate().totalBytes() - c.sharing().totalBytes()) + " bytes of codes ("
+                + f2(100.0 * (c.separate().totalBytes() - c.sharing().totalBytes()) / c.separate().totalBytes()) + " %).</p>\n");
     }
 
     private static final class Page {
