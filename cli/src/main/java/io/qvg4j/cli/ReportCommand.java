@@ -6,6 +6,7 @@ import io.qvg4j.io.AtomicFile;
 import io.qvg4j.io.TensorFiles;
 import io.qvg4j.report.HtmlPage;
 import io.qvg4j.report.QualityReport;
+import io.qvg4j.report.StreamPolicies;
 import io.qvg4j.spi.Implementations;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
@@ -58,6 +59,11 @@ public final class ReportCommand implements Callable<Integer> {
     @Option(names = "--attention", defaultValue = "auto", description = "Attention kernels: auto, reference or simd (default: ${DEFAULT-VALUE}).")
     String attention;
 
+    @Option(names = "--stream-passes", defaultValue = "4",
+            description = "Times the first pair is streamed through the cache policies of SPEC §16.3–16.4 in frames of 880 tokens; "
+                    + "0 leaves that section out (default: ${DEFAULT-VALUE}).")
+    int streamPasses;
+
     @Mixin
     ImplOptions impl;
 
@@ -70,8 +76,8 @@ public final class ReportCommand implements Callable<Integer> {
         if (inputs.size() % 2 != 0) {
             throw new InvalidInputException("report: " + inputs.size() + " inputs; give them in K, V pairs");
         }
-        if (maxTokens < 0 || iterations < 2) {
-            throw new InvalidInputException("report: --max-tokens must be >= 0 and --kmeans-iterations >= 2");
+        if (maxTokens < 0 || iterations < 2 || streamPasses < 0) {
+            throw new InvalidInputException("report: --max-tokens and --stream-passes must be >= 0 and --kmeans-iterations >= 2");
         }
         List<String> files = inputs.isEmpty() ? List.of(DemoCommand.defaultDataDir().resolve("city_a_k.npy").toString(),
                 DemoCommand.defaultDataDir().resolve("city_a_v.npy").toString()) : inputs;
@@ -92,6 +98,7 @@ public final class ReportCommand implements Callable<Integer> {
         out.printf("qvg report: %d pair%s; quantizer %s; attention %s; seed %d%n", pairs.size(), pairs.size() == 1 ? "" : "s",
                 impl.describe(), kernels.name(), seed);
         List<QualityReport.PairResult> results = new ArrayList<>();
+        StreamPolicies.Result streams = null;
         long t0 = System.nanoTime();
         try (QvgCodec codec = impl.open()) {
             for (QualityReport.Pair p : pairs) {
@@ -99,10 +106,18 @@ public final class ReportCommand implements Callable<Integer> {
                 results.add(r);
                 printTable(out, r);
             }
+            QualityReport.Pair first = pairs.get(0);
+            if (streamPasses > 0 && first.keys().tokens() % 880 != 0) {
+                out.printf("%ncache policies: left out, %d tokens per head are not whole frames of 880%n", first.keys().tokens());
+            } else if (streamPasses > 0) {
+                streams = StreamPolicies.compute(first.keys(), first.values(), codec, kernels,
+                        new StreamPolicies.Settings(880, streamPasses, 16, 2, seed));
+                printStreams(out, streams);
+            }
         }
         String command = "qvg report" + (inputs.isEmpty() ? "" : " " + String.join(" ", inputs))
                 + (maxTokens > 0 ? " --max-tokens " + maxTokens : "") + (seed != 0 ? " --seed " + seed : "");
-        String html = HtmlPage.render(results, new HtmlPage.Meta(command, impl.describe(), settings, note));
+        String html = HtmlPage.render(results, new HtmlPage.Meta(command, impl.describe(), settings, note), streams);
         AtomicFile.write(output, o -> o.write(html.getBytes(StandardCharsets.UTF_8)));
         out.printf("wrote %s (%d bytes) in %.1f s%n", output, html.length(), (System.nanoTime() - t0) / 1e9);
         out.flush();
@@ -117,6 +132,22 @@ public final class ReportCommand implements Callable<Integer> {
 
     private static String name(String input) {
         return Path.of(input).getFileName().toString();
+    }
+
+    /** The cache-policy tables of SPEC §16.3–16.4, as the page shows them. */
+    static void printStreams(PrintWriter out, StreamPolicies.Result r) {
+        out.printf("%ncache policies over %d frames of %d tokens (%s)%n", r.frames(), r.settings().frameTokens(), r.cut());
+        out.printf("%-48s %10s %9s %10s %10s%n", "policy", "MiB held", "bits/el", "attn err", "mean err");
+        for (StreamPolicies.Curve c : r.decay()) {
+            out.printf(java.util.Locale.ROOT, "%-48s %10.3f %9.3f %10.4f %10.4f%n", c.name(), c.bytes()[c.last()] / 1048576.0,
+                    c.bitsPerElement(c.last(), r.heads(), r.dim()), c.error()[c.last()], c.meanError());
+        }
+        out.printf("%-8s %-42s %10s %10s %10s%n", "budget", "evict by", "live tok", "MiB held", "attn err");
+        for (StreamPolicies.Eviction e : r.eviction()) {
+            out.printf(java.util.Locale.ROOT, "%-8d %-42s %10d %10.3f %10.4f%n", e.budgetFrames() * r.settings().frameTokens(),
+                    e.policy(), e.liveTokens(), e.bytes() / 1048576.0, e.error());
+        }
+        out.flush();
     }
 
     /** The frontier table, as the page shows it. */

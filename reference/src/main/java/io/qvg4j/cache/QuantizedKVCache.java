@@ -132,6 +132,10 @@ public final class QuantizedKVCache {
         return SplitMix64.mix(base + (2L * span + (values ? 1 : 0) + 1) * SplitMix64.GAMMA);
     }
 
+    public CachePolicy policy() {
+        return policy;
+    }
+
     /** Frames appended so far (live or evicted). */
     public int appendedFrames() {
         return frames.size();

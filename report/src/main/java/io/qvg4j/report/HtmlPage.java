@@ -36,6 +36,11 @@ public final class HtmlPage {
     }
 
     public static String render(List<QualityReport.PairResult> results, Meta meta) {
+        return render(results, meta, null);
+    }
+
+    /** As {@link #render(List, Meta)}, with the section on cache policies over a long stream when {@code streams} is given. */
+    public static String render(List<QualityReport.PairResult> results, Meta meta, StreamPolicies.Result streams) {
         Page p = new Page();
         p.raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>qvg4j quality report</title>\n");
         p.raw("<style>body{font-family:sans-serif;max-width:1500px;margin:1em auto;padding:0 1em;color:#222}"
@@ -66,6 +71,9 @@ public final class HtmlPage {
                 + "correction of SPEC §12.1 (NVFP4 has none: its grid is not uniform).</p>\n");
         for (QualityReport.PairResult r : results) {
             pair(p, r, s);
+        }
+        if (streams != null) {
+            StreamPoliciesPage.append(streams, p::raw, p::img);
         }
         p.raw("<script>window.addEventListener('load',function(){var imgs=Array.prototype.slice.call(document.images);"
                 + "var bad=imgs.filter(function(i){return !(i.complete&&i.naturalWidth>0)}).map(function(i){return i.alt});"
