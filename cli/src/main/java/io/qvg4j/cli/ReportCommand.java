@@ -110,9 +110,11 @@ public final class ReportCommand implements Callable<Integer> {
             if (streamPasses > 0 && first.keys().tokens() % 880 != 0) {
                 out.printf("%ncache policies: left out, %d tokens per head are not whole frames of 880%n", first.keys().tokens());
             } else if (streamPasses > 0) {
+                long s0 = System.nanoTime();
                 streams = StreamPolicies.compute(first.keys(), first.values(), codec, kernels,
                         new StreamPolicies.Settings(880, streamPasses, 16, 2, seed));
                 printStreams(out, streams);
+                out.printf("cache policies: %.1f s%n", (System.nanoTime() - s0) / 1e9);
             }
         }
         String command = "qvg report" + (inputs.isEmpty() ? "" : " " + String.join(" ", inputs))

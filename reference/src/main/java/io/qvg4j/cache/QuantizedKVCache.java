@@ -136,6 +136,18 @@ public final class QuantizedKVCache {
         return policy;
     }
 
+    /** The stream positions ({@code frame·frameTokens + offset}) of the live tokens, in the order attention reads them. */
+    public long[] livePositions() {
+        List<Long> out = new ArrayList<>();
+        for (int i = 0; i < frames.size(); i++) {
+            Frame f = frames.get(i);
+            for (int r = 0; !f.evicted && r < f.rows.length; r++) {
+                out.add((long) i * frameTokens + f.rows[r]);
+            }
+        }
+        return out.stream().mapToLong(Long::longValue).toArray();
+    }
+
     /** Frames appended so far (live or evicted). */
     public int appendedFrames() {
         return frames.size();

@@ -190,6 +190,7 @@ class CachePoliciesTest {
             c.append(ks[f], vs[f], SCORES[f]);
             TokenSource view = c.view();
             assertEquals(live[f].length, view.tokens(), "after frame " + f);
+            assertArrayEquals(Arrays.stream(live[f]).asLongStream().toArray(), c.livePositions(), "after frame " + f);
             // Every live token reads back as the bf16 row at its stream position.
             float[] k = new float[D * view.tokens()];
             float[] v = new float[view.tokens() * D];
