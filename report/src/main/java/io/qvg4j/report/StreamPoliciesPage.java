@@ -23,14 +23,15 @@ final class StreamPoliciesPage {
                 + s.queries() + " tokens as queries) against attention over the whole bf16 stream. Spans that share frames and seeds "
                 + "share one k-means (the clustering does not depend on the bits, SPEC §14.1).</p>\n<div class=fig>\n");
         List<Charts.Point> mem = new ArrayList<>(), err = new ArrayList<>();
-        for (int i = 0; i < r.bf16().frames().length; i++) {
-            mem.add(new Charts.Point("bf16", r.bf16().frames()[i], r.bf16().bytes()[i] / MIB));
-        }
         for (StreamPolicies.Curve c : r.decay()) {
             for (int i = 0; i < c.frames().length; i++) {
                 mem.add(new Charts.Point(c.name(), c.frames()[i], c.bytes()[i] / MIB));
                 err.add(new Charts.Point(c.name(), c.frames()[i], c.error()[i]));
             }
+        }
+        // bf16 last, so that every policy has the same colour in both figures.
+        for (int i = 0; i < r.bf16().frames().length; i++) {
+            mem.add(new Charts.Point("bf16", r.bf16().frames()[i], r.bf16().bytes()[i] / MIB));
         }
         img.accept(Charts.lines("Memory held against frames appended", "frames appended", "MiB held (K+V)", mem, false),
                 "stream memory against frames");
