@@ -132,6 +132,7 @@ public final class QuantizedKVCache {
         return SplitMix64.mix(base + (2L * span + (values ? 1 : 0) + 1) * SplitMix64.GAMMA);
     }
 
+    /** The policy this cache follows. */
     public CachePolicy policy() {
         return policy;
     }
@@ -146,11 +147,6 @@ public final class QuantizedKVCache {
             }
         }
         return out.stream().mapToLong(Long::longValue).toArray();
-    }
-
-    /** Frames appended so far (live or evicted). */
-    public int appendedFrames() {
-        return frames.size();
     }
 
     /** Appends one frame of K and V ({@code [H, frameTokens, D]} bf16 each, copied), then applies the policy. */

@@ -264,6 +264,34 @@ class CachePoliciesTest {
         assertBits(attention.attend(cut.decodedView(), q, 2), attention.attend(cut.view(), q, 2), "evicted cache");
     }
 
+    /**
+     * Salience equal to the stream position evicts the oldest tokens first; with spans of one frame that is exactly the
+     * sliding window with the sink as its retained frame: the same live tokens, bytes and attention output.
+     */
+    @Test
+    void ageAsSalienceIsTheSlidingWindow() {
+        QuantConfig int2 = INT4.withBits(2);
+        CachePolicy window = new CachePolicy("window", 1, 1, 0, 3, 1, int2, 8, false);
+        CachePolicy byAge = new CachePolicy("age", 1, 1, 0, 0, 0, int2, 8, false).withSalience(new SalienceEviction(3 * FRAME, 1));
+        QuantizedKVCache a = new QuantizedKVCache(H, D, FRAME, window, CODEC);
+        QuantizedKVCache b = new QuantizedKVCache(H, D, FRAME, byAge, CODEC);
+        SplittableRandom rnd = new SplittableRandom(9);
+        for (int f = 0; f < 7; f++) {
+            short[] k = Streams.frame(rnd, H, FRAME, D), v = Streams.frame(rnd, H, FRAME, D);
+            float[] age = new float[FRAME];
+            for (int r = 0; r < FRAME; r++) {
+                age[r] = f * FRAME + r;
+            }
+            a.append(k, v);
+            b.append(k, v, age);
+            assertArrayEquals(a.livePositions(), b.livePositions(), "frame " + f);
+            assertEquals(a.memory().totalBytes(), b.memory().totalBytes(), "frame " + f);
+        }
+        float[] q = Streams.queries(rnd, H * 2 * D);
+        CacheAttention attention = new CacheAttention(ScalarAttention.INSTANCE);
+        assertBits(attention.attend(a.view(), q, 2), attention.attend(b.view(), q, 2), "window and age as salience");
+    }
+
     @Test
     void salienceOfHeadsIsTheirMeanPerToken() {
         assertArrayEquals(new double[]{2, 4.5}, SalienceEviction.perToken(new float[]{1, 3, 3, 6}, 2, 2, "x"));
