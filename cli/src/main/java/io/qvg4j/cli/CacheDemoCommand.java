@@ -1,11 +1,13 @@
 package io.qvg4j.cli;
 
+import io.qvg4j.cache.AgeDecay;
 import io.qvg4j.cache.AttentionErrorBound;
 import io.qvg4j.cache.AttentionKernels;
 import io.qvg4j.cache.CacheAttention;
 import io.qvg4j.cache.CacheMemory;
 import io.qvg4j.cache.CachePolicy;
 import io.qvg4j.cache.QuantizedKVCache;
+import io.qvg4j.cache.SalienceEviction;
 import io.qvg4j.cache.TokenSource;
 import io.qvg4j.codec.QvgCodec;
 import io.qvg4j.spi.Implementations;
@@ -37,7 +39,7 @@ public final class CacheDemoCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--policy", defaultValue = "hy-worldplay",
-            description = "self-forcing, hy-worldplay, lingbot-v2 or bf16 (default: ${DEFAULT-VALUE}).")
+            description = "self-forcing, hy-worldplay, lingbot-v2, packcache or bf16 (default: ${DEFAULT-VALUE}).")
     String policy;
 
     @Option(names = "--frame-tokens", defaultValue = "880", description = "Tokens per frame (default: ${DEFAULT-VALUE}, HY-WorldPlay's latent frame).")
@@ -71,6 +73,25 @@ public final class CacheDemoCommand implements Callable<Integer> {
     @Option(names = "--jensen-correction", description = "Also attend with the Jensen-bias correction of the scores (SPEC §12.1).")
     boolean jensen;
 
+    @Option(names = "--decay", paramLabel = "B0,AGE:B,...",
+            description = "Age schedule (SPEC §16.3): quantize spans at B0 bits, re-quantize at B bits once AGE frames old; "
+                    + "B = 0 keeps ids and centroids only (packcache: 4,8:2,24:0).")
+    String decay;
+
+    @Option(names = "--salience", paramLabel = "FILE.npy",
+            description = "Evict by these salience scores instead of by age (SPEC §16.4): float32 [S] or [H,S], S the tokens streamed.")
+    Path salience;
+
+    @Option(names = "--salience-proxy", paramLabel = "own-frame",
+            description = "Evict by a salience computed from the data: own-frame, the attention mass from 32 K rows of the token's frame.")
+    String salienceProxy;
+
+    @Option(names = "--token-budget", description = "Live tokens kept when evicting by salience.")
+    Integer tokenBudget;
+
+    @Option(names = "--protect-recent", description = "Newest frames never evicted by salience (default and minimum: span + keep-recent, at least 1).")
+    Integer protectRecent;
+
     @Spec
     CommandSpec spec;
 
@@ -91,6 +112,24 @@ public final class CacheDemoCommand implements Callable<Integer> {
         if (spanFrames != null) {
             p = p.withSpanFrames(spanFrames);
         }
+        if (decay != null) {
+            int[] initial = new int[1];
+            AgeDecay schedule = AgeDecay.parse(decay, initial);
+            p = p.withDecay(initial[0], schedule);
+        }
+        SalienceInput scores = null;
+        if (salience != null || salienceProxy != null || tokenBudget != null) {
+            if ((salience == null) == (salienceProxy == null) || tokenBudget == null) {
+                throw new InvalidInputException("cache-demo: eviction by salience needs --token-budget and one of --salience FILE "
+                        + "or --salience-proxy own-frame");
+            }
+            if (salienceProxy != null && !salienceProxy.equals("own-frame")) {
+                throw new InvalidInputException("cache-demo: --salience-proxy '" + salienceProxy + "': unknown; use own-frame");
+            }
+            scores = salience != null ? SalienceInput.read(salience, k.heads(), k.tokens() * repeat) : SalienceInput.ownFrame();
+            p = p.withSalience(new SalienceEviction(tokenBudget,
+                    protectRecent != null ? protectRecent : Math.max(1, p.spanFrames() + p.keepRecentFrames())));
+        }
         AttentionKernels kernels = Implementations.attention(attention);
         int heads = k.heads();
         int dim = k.dim();
@@ -101,7 +140,10 @@ public final class CacheDemoCommand implements Callable<Integer> {
             out.printf("qvg cache-demo: policy %s (span %d frames, sink %d, keep-recent %d, window %s), %s, warm start %s%n",
                     p.name(), p.spanFrames(), p.sinkFrames(), p.keepRecentFrames(),
                     p.windowFrames() == 0 ? "none" : p.windowFrames() + " frames (retain " + p.retainFrames() + ")",
-                    p.spanFrames() == 0 ? "no quantization" : config.toString(), warmStart ? "on" : "off");
+                    p.spanFrames() == 0 ? "no quantization" : p.config().toString(), warmStart ? "on" : "off");
+            if (!p.decay().isNone() || !p.salience().isNone()) {
+                out.printf("  age schedule: %s; eviction by salience: %s%n", p.decay(), p.salience());
+            }
             out.printf("stream: %d frames of %d tokens (%d pass%s over %s), H=%d, D=%d; quantizer %s; attention %s%n",
                     frames, frameTokens, repeat, repeat == 1 ? "" : "es", k.shapeString(), heads, dim, impl.describe(), kernels.name());
             QuantizedKVCache cache = new QuantizedKVCache(heads, dim, frameTokens, p, codec);
@@ -112,7 +154,13 @@ public final class CacheDemoCommand implements Callable<Integer> {
             long ingest = 0;
             for (int f = 0; f < frames; f++) {
                 long t0 = System.nanoTime();
-                cache.append(kFrames[f % perPass], vFrames[f % perPass]);
+                float[] fs = scores == null ? null : scores.frame(f, frameTokens, kFrames[f % perPass], heads, dim);
+                t0 = System.nanoTime();
+                if (fs == null) {
+                    cache.append(kFrames[f % perPass], vFrames[f % perPass]);
+                } else {
+                    cache.append(kFrames[f % perPass], vFrames[f % perPass], fs);
+                }
                 ingest += System.nanoTime() - t0;
                 exact.append(kFrames[f % perPass], vFrames[f % perPass]);
             }
@@ -139,20 +187,29 @@ public final class CacheDemoCommand implements Callable<Integer> {
             long a1 = System.nanoTime();
             attn.attend(exactView, qs, q);
             long a2 = System.nanoTime();
-            double[] bound = AttentionErrorBound.of(exact.view(), cache.view(), qs, q);
+            // The bound compares the same tokens; a cache that evicts by salience holds fewer than the bf16 stream.
+            boolean same = scores == null;
+            double[] bound = same ? AttentionErrorBound.of(exact.view(), cache.view(), qs, q) : null;
             double maxErr = 0, maxBound = 0, ratio = 0, num = 0, den = 0;
             for (int i = 0; i < full.length; i++) {
                 double e = Math.abs((double) approx[i] - full[i]);
                 maxErr = Math.max(maxErr, e);
-                maxBound = Math.max(maxBound, bound[i]);
-                ratio = Math.max(ratio, e / bound[i]);
+                if (same) {
+                    maxBound = Math.max(maxBound, bound[i]);
+                    ratio = Math.max(ratio, e / bound[i]);
+                }
                 num += e * e;
                 den += (double) full[i] * full[i];
             }
             long keys = view.tokens();
             out.printf("%nattention (%d queries/head = K of the newest %d tokens, over %d keys/head):%n", q, q, keys);
-            out.printf("  vs full-precision bf16 attention: rel-L2 %.4f, max abs error %.4g (bound %.4g; worst error/bound %.3f)%n",
-                    Math.sqrt(num / den), maxErr, maxBound, ratio);
+            if (same) {
+                out.printf("  vs full-precision bf16 attention: rel-L2 %.4f, max abs error %.4g (bound %.4g; worst error/bound %.3f)%n",
+                        Math.sqrt(num / den), maxErr, maxBound, ratio);
+            } else {
+                out.printf("  vs full-precision bf16 attention over all %d streamed tokens: rel-L2 %.4f, max abs error %.4g%n",
+                        exactView.tokens(), Math.sqrt(num / den), maxErr);
+            }
             if (jensen) {
                 float[] corrected = attn.attend(view, qs, q, cache.jensenCorrection());
                 double cn = 0;
@@ -175,18 +232,31 @@ public final class CacheDemoCommand implements Callable<Integer> {
     private static void reportSpans(PrintWriter out, QuantizedKVCache cache, QvgCodec codec, short[][] kFrames, short[][] vFrames) {
         int ft = cache.frameTokens();
         double sumK = 0, sumV = 0, itK = 0, itV = 0;
+        int n = 0;
         for (QuantizedKVCache.Span s : cache.spans()) {
-            double ek = spanError(codec, s.keys(), s.frames(), kFrames, ft);
-            double ev = spanError(codec, s.values(), s.frames(), vFrames, ft);
-            out.printf("span %d frames [%d,%d]: k-means iterations K %s V %s; rel-L2 K %.4f V %.4f%n", s.index(),
-                    s.frames()[0], s.frames()[s.frames().length - 1], java.util.Arrays.toString(s.keys().iterations()),
-                    java.util.Arrays.toString(s.values().iterations()), ek, ev);
+            int[] itersK = s.keys() != null ? s.keys().iterations() : s.keyCentroids().iterations();
+            int[] itersV = s.values() != null ? s.values().iterations() : s.valueCentroids().iterations();
+            String level = s.keys() == null ? " (ids+centroids only)" : s.bits() != cache.policy().config().bits() ? " (INT" + s.bits() + ")" : "";
+            if (s.tokens() != s.frames().length * ft) {
+                // Tokens evicted by salience (SPEC §16.4): the rows no longer line up with whole frames.
+                out.printf("span %d frames [%d,%d]%s: k-means iterations K %s V %s; %d of %d tokens live%n", s.index(),
+                        s.frames()[0], s.frames()[s.frames().length - 1], level, java.util.Arrays.toString(itersK),
+                        java.util.Arrays.toString(itersV), s.tokens(), s.frames().length * ft);
+                continue;
+            }
+            double ek = s.keys() != null ? spanError(codec, s.keys(), s.frames(), kFrames, ft)
+                    : spanError(s.keyCentroids().decode(), s.keyCentroids().heads(), s.tokens(), s.keyCentroids().dim(), s.frames(), kFrames, ft);
+            double ev = s.values() != null ? spanError(codec, s.values(), s.frames(), vFrames, ft)
+                    : spanError(s.valueCentroids().decode(), s.valueCentroids().heads(), s.tokens(), s.valueCentroids().dim(), s.frames(), vFrames, ft);
+            out.printf("span %d frames [%d,%d]%s: k-means iterations K %s V %s; rel-L2 K %.4f V %.4f%n", s.index(),
+                    s.frames()[0], s.frames()[s.frames().length - 1], level, java.util.Arrays.toString(itersK),
+                    java.util.Arrays.toString(itersV), ek, ev);
             sumK += ek;
             sumV += ev;
-            itK += s.keys().iterations()[0];
-            itV += s.values().iterations()[0];
+            itK += itersK[0];
+            itV += itersV[0];
+            n++;
         }
-        int n = cache.spans().size();
         if (n > 0) {
             out.printf("mean over %d spans: stage-1 iterations K %.2f V %.2f; rel-L2 K %.4f V %.4f%n", n, itK / n, itV / n,
                     sumK / n, sumV / n);
@@ -194,15 +264,18 @@ public final class CacheDemoCommand implements Callable<Integer> {
     }
 
     private static double spanError(QvgCodec codec, QuantizedSpan span, int[] frames, short[][] original, int ft) {
-        short[] deq = codec.decode(span).bits();
-        int heads = span.headCount(), dim = span.dim();
+        return spanError(codec.decode(span).bits(), span.headCount(), span.tokens(), span.dim(), frames, original, ft);
+    }
+
+    /** rel-L2 of a span's decoded {@code [H, tokens, D]} rows against the frames they came from. */
+    private static double spanError(short[] deq, int heads, int tokens, int dim, int[] frames, short[][] original, int ft) {
         double num = 0, den = 0;
         for (int j = 0; j < frames.length; j++) {
             short[] src = original[frames[j] % original.length];
             for (int h = 0; h < heads; h++) {
                 for (int i = 0; i < ft * dim; i++) {
                     double x = Bf16.toFloat(src[h * ft * dim + i]);
-                    double d = Bf16.toFloat(deq[(h * span.tokens() + j * ft) * dim + i]) - x;
+                    double d = Bf16.toFloat(deq[(h * tokens + j * ft) * dim + i]) - x;
                     num += d * d;
                     den += x * x;
                 }

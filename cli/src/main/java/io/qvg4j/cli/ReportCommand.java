@@ -7,6 +7,7 @@ import io.qvg4j.io.TensorFiles;
 import io.qvg4j.report.DraftAndCalibration;
 import io.qvg4j.report.HtmlPage;
 import io.qvg4j.report.QualityReport;
+import io.qvg4j.report.StreamPolicies;
 import io.qvg4j.spi.Implementations;
 import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
@@ -59,6 +60,11 @@ public final class ReportCommand implements Callable<Integer> {
     @Option(names = "--attention", defaultValue = "auto", description = "Attention kernels: auto, reference or simd (default: ${DEFAULT-VALUE}).")
     String attention;
 
+    @Option(names = "--stream-passes", defaultValue = "4",
+            description = "Times the first pair is streamed through the cache policies of SPEC §16.3–16.4 in frames of 880 tokens; "
+                    + "0 leaves that section out (default: ${DEFAULT-VALUE}).")
+    int streamPasses;
+
     @Mixin
     ImplOptions impl;
 
@@ -71,8 +77,8 @@ public final class ReportCommand implements Callable<Integer> {
         if (inputs.size() % 2 != 0) {
             throw new InvalidInputException("report: " + inputs.size() + " inputs; give them in K, V pairs");
         }
-        if (maxTokens < 0 || iterations < 2) {
-            throw new InvalidInputException("report: --max-tokens must be >= 0 and --kmeans-iterations >= 2");
+        if (maxTokens < 0 || iterations < 2 || streamPasses < 0) {
+            throw new InvalidInputException("report: --max-tokens and --stream-passes must be >= 0 and --kmeans-iterations >= 2");
         }
         List<String> files = inputs.isEmpty() ? List.of(DemoCommand.defaultDataDir().resolve("city_a_k.npy").toString(),
                 DemoCommand.defaultDataDir().resolve("city_a_v.npy").toString()) : inputs;
@@ -94,6 +100,7 @@ public final class ReportCommand implements Callable<Integer> {
                 impl.describe(), kernels.name(), seed);
         List<QualityReport.PairResult> results = new ArrayList<>();
         List<DraftAndCalibration.Result> related = new ArrayList<>();
+        StreamPolicies.Result streams = null;
         long t0 = System.nanoTime();
         try (QvgCodec codec = impl.open()) {
             for (QualityReport.Pair p : pairs) {
@@ -104,10 +111,20 @@ public final class ReportCommand implements Callable<Integer> {
                 related.add(dc);
                 printRelated(out, dc);
             }
+            QualityReport.Pair first = pairs.get(0);
+            if (streamPasses > 0 && first.keys().tokens() % 880 != 0) {
+                out.printf("%ncache policies: left out, %d tokens per head are not whole frames of 880%n", first.keys().tokens());
+            } else if (streamPasses > 0) {
+                long s0 = System.nanoTime();
+                streams = StreamPolicies.compute(first.keys(), first.values(), codec, kernels,
+                        new StreamPolicies.Settings(880, streamPasses, 16, 2, seed));
+                printStreams(out, streams);
+                out.printf("cache policies: %.1f s%n", (System.nanoTime() - s0) / 1e9);
+            }
         }
         String command = "qvg report" + (inputs.isEmpty() ? "" : " " + String.join(" ", inputs))
                 + (maxTokens > 0 ? " --max-tokens " + maxTokens : "") + (seed != 0 ? " --seed " + seed : "");
-        String html = HtmlPage.render(results, new HtmlPage.Meta(command, impl.describe(), settings, note), related);
+        String html = HtmlPage.render(results, new HtmlPage.Meta(command, impl.describe(), settings, note), related, streams);
         AtomicFile.write(output, o -> o.write(html.getBytes(StandardCharsets.UTF_8)));
         out.printf("wrote %s (%d bytes) in %.1f s%n", output, html.length(), (System.nanoTime() - t0) / 1e9);
         out.flush();
@@ -158,6 +175,22 @@ public final class ReportCommand implements Callable<Integer> {
             out.printf(java.util.Locale.ROOT, "  layer %d: relL2 K %.4f -> %.4f, V %.4f -> %.4f, attn err %.4f -> %.4f%n", l.layer(),
                     l.own().keyError(), l.shared().keyError(), l.own().valueError(), l.shared().valueError(),
                     l.own().attentionError(), l.shared().attentionError());
+        }
+        out.flush();
+    }
+
+    /** The cache-policy tables of SPEC §16.3–16.4, as the page shows them. */
+    static void printStreams(PrintWriter out, StreamPolicies.Result r) {
+        out.printf("%ncache policies over %d frames of %d tokens (%s)%n", r.frames(), r.settings().frameTokens(), r.cut());
+        out.printf("%-48s %10s %9s %10s %10s%n", "policy", "MiB held", "bits/el", "attn err", "mean err");
+        for (StreamPolicies.Curve c : r.decay()) {
+            out.printf(java.util.Locale.ROOT, "%-48s %10.3f %9.3f %10.4f %10.4f%n", c.name(), c.bytes()[c.last()] / 1048576.0,
+                    c.bitsPerElement(c.last(), r.heads(), r.dim()), c.error()[c.last()], c.meanError());
+        }
+        out.printf("%-8s %-42s %10s %10s %10s%n", "budget", "evict by", "live tok", "MiB held", "attn err");
+        for (StreamPolicies.Eviction e : r.eviction()) {
+            out.printf(java.util.Locale.ROOT, "%-8d %-42s %10d %10.3f %10.4f%n", e.budgetFrames() * r.settings().frameTokens(),
+                    e.policy(), e.liveTokens(), e.bytes() / 1048576.0, e.error());
         }
         out.flush();
     }

@@ -27,11 +27,39 @@ import io.qvg4j.tensor.InvalidInputException;
  * @param seed             base seed of the k-means initial indices (see {@link QuantizedKVCache#spanSeed})
  * @param warmStart        start each span's k-means from the previous span's centroids (same K/V,
  *                         stage and head) instead of sampled tokens; the first span is always seeded
+ * @param decay            how a span's residual bits step down with its age (SPEC §16.3); {@link AgeDecay#NONE}
+ * @param salience         eviction by per-token salience instead of by age (SPEC §16.4); {@link SalienceEviction#NONE}
  */
 public record CachePolicy(String name, int spanFrames, int sinkFrames, int keepRecentFrames, int windowFrames,
-                          int retainFrames, QuantConfig config, long seed, boolean warmStart) {
+                          int retainFrames, QuantConfig config, long seed, boolean warmStart, AgeDecay decay,
+                          SalienceEviction salience) {
+
+    /** A policy whose spans keep their bits and whose frames leave by age only. */
+    public CachePolicy(String name, int spanFrames, int sinkFrames, int keepRecentFrames, int windowFrames,
+                       int retainFrames, QuantConfig config, long seed, boolean warmStart) {
+        this(name, spanFrames, sinkFrames, keepRecentFrames, windowFrames, retainFrames, config, seed, warmStart,
+                AgeDecay.NONE, SalienceEviction.NONE);
+    }
 
     public CachePolicy {
+        if (decay == null || salience == null) {
+            throw new InvalidInputException("cache policy " + name + ": age schedule or salience eviction missing");
+        }
+        if (!decay.isNone() && spanFrames == 0) {
+            throw new InvalidInputException("cache policy " + name + ": an age schedule needs quantized spans (span frames > 0)");
+        }
+        if (!decay.isNone() && decay.bits()[0] >= config.bits()) {
+            throw new InvalidInputException("cache policy " + name + ": the age schedule's first step to " + decay.bits()[0]
+                    + " bits must be below the " + config.bits() + " bits spans are quantized at");
+        }
+        if (!salience.isNone() && windowFrames > 0) {
+            throw new InvalidInputException("cache policy " + name + ": evict either by salience or by a sliding window, not both");
+        }
+        if (!salience.isNone() && spanFrames > 0 && salience.protectRecentFrames() < spanFrames + keepRecentFrames) {
+            throw new InvalidInputException("cache policy " + name + ": salience eviction must protect at least the newest "
+                    + (spanFrames + keepRecentFrames) + " frames (span + keep-recent), or tokens would be evicted before "
+                    + "their span is quantized; got " + salience.protectRecentFrames());
+        }
         if (spanFrames < 0 || sinkFrames < 0 || keepRecentFrames < 0 || windowFrames < 0 || retainFrames < 0) {
             throw new InvalidInputException("cache policy " + name + ": frame counts must be >= 0");
         }
@@ -94,23 +122,51 @@ public record CachePolicy(String name, int spanFrames, int sinkFrames, int keepR
         return new CachePolicy("bf16", 0, 0, 0, 0, 0, QuantConfig.DEFAULT, 0, false);
     }
 
-    /** A preset by name: {@code self-forcing}, {@code hy-worldplay}, {@code lingbot-v2} or {@code bf16}. */
+    /**
+     * PackCache (arXiv 2601.04359) as a bit schedule (SPEC §16.3): the first frame is the anchor and stays bf16;
+     * spans of 4 frames are quantized at INT4, stepped down to INT2 at 8 frames of age and to ids and centroids
+     * only at 24. The given config's bits are replaced by 4.
+     */
+    public static CachePolicy packCache(QuantConfig config, long seed) {
+        return new CachePolicy("packcache", 4, 1, 0, 0, 0, config.withBits(4), seed, false,
+                new AgeDecay(new int[]{8, 24}, new int[]{2, 0}), SalienceEviction.NONE);
+    }
+
+    /**
+     * A preset by name: {@code self-forcing}, {@code hy-worldplay}, {@code lingbot-v2}, {@code packcache} or
+     * {@code bf16}.
+     */
     public static CachePolicy preset(String name, QuantConfig config, long seed) {
         return switch (name) {
             case "self-forcing" -> selfForcing(config, seed);
             case "hy-worldplay" -> hyWorldPlay(config, seed);
             case "lingbot-v2" -> lingBotV2(config, seed);
+            case "packcache" -> packCache(config, seed);
             case "bf16" -> bf16();
             default -> throw new InvalidInputException("cache policy '" + name
-                    + "': unknown; use self-forcing, hy-worldplay, lingbot-v2 or bf16");
+                    + "': unknown; use self-forcing, hy-worldplay, lingbot-v2, packcache or bf16");
         };
     }
 
     public CachePolicy withWarmStart(boolean warm) {
-        return new CachePolicy(name, spanFrames, sinkFrames, keepRecentFrames, windowFrames, retainFrames, config, seed, warm);
+        return new CachePolicy(name, spanFrames, sinkFrames, keepRecentFrames, windowFrames, retainFrames, config, seed, warm,
+                decay, salience);
     }
 
     public CachePolicy withSpanFrames(int frames) {
-        return new CachePolicy(name, frames, sinkFrames, keepRecentFrames, windowFrames, retainFrames, config, seed, warmStart);
+        return new CachePolicy(name, frames, sinkFrames, keepRecentFrames, windowFrames, retainFrames, config, seed, warmStart,
+                decay, salience);
+    }
+
+    /** This policy with spans quantized at {@code initialBits} and stepped down by {@code schedule} (SPEC §16.3). */
+    public CachePolicy withDecay(int initialBits, AgeDecay schedule) {
+        return new CachePolicy(name, spanFrames, sinkFrames, keepRecentFrames, windowFrames, retainFrames,
+                config.withBits(initialBits), seed, warmStart, schedule, salience);
+    }
+
+    /** This policy evicting by salience (SPEC §16.4); the cache's appends must then carry salience scores. */
+    public CachePolicy withSalience(SalienceEviction eviction) {
+        return new CachePolicy(name, spanFrames, sinkFrames, keepRecentFrames, windowFrames, retainFrames, config, seed,
+                warmStart, decay, eviction);
     }
 }

@@ -22,19 +22,54 @@ import java.util.List;
  * <p>A frame is {@code frameTokens} tokens of every head, given as {@code [H, frameTokens, D]} bf16
  * patterns. Eviction (a sliding window, or {@link #evictFrames}) frees bf16 frames one by one and drops a
  * quantized span only when every one of its frames is gone; attention reads the live frames of a span
- * straight from its codes.
+ * straight from its codes. A policy may also step a span's bits down as it ages ({@link AgeDecay}, SPEC §16.3)
+ * or evict single tokens by salience ({@link SalienceEviction}, SPEC §16.4; {@link #append(short[], short[], float[])}).
  */
 public final class QuantizedKVCache {
 
-    /** A quantized span: the frames it covers (ascending; row block j of the span is frame {@code frames[j]}). */
-    public record Span(int index, int[] frames, QuantizedSpan keys, QuantizedSpan values) {}
+    /**
+     * A quantized span: the frames it covers (ascending; their live tokens are the span's rows, frame by frame),
+     * K and V either with their residual ({@code keys}, {@code values}) or, once an age schedule dropped it, as
+     * ids and centroids only ({@code keyCentroids}, {@code valueCentroids}; {@code keys} and {@code values} null).
+     *
+     * @param quantizedAt frames appended when the span was quantized; its age is the frames appended since
+     */
+    public record Span(int index, int[] frames, QuantizedSpan keys, QuantizedSpan values, CentroidSpan keyCentroids,
+                       CentroidSpan valueCentroids, int quantizedAt) {
+
+        /** The residual bits of the span now, 0 when only ids and centroids are left. */
+        public int bits() {
+            return keys == null ? 0 : keys.config().bits();
+        }
+
+        /** Rows per head: the span's live tokens. */
+        public int tokens() {
+            return keys == null ? keyCentroids.tokens() : keys.tokens();
+        }
+
+        /** Bytes held, K plus V (SPEC §8; ids and centroids only when the residual is dropped). */
+        public MemoryFootprint footprint() {
+            return keys == null ? keyCentroids.footprint().plus(valueCentroids.footprint())
+                    : keys.footprint().plus(values.footprint());
+        }
+
+        private Span with(QuantizedSpan k, QuantizedSpan v, CentroidSpan kc, CentroidSpan vc) {
+            return new Span(index, frames, k, v, kc, vc, quantizedAt);
+        }
+    }
 
     private static final class Frame {
+        /** bf16 rows of the live tokens, {@code [H, rows.length, D]}, until the frame is quantized. */
         short[] keys;
         short[] values;
         Span span;
+        /** Row of this frame's first live token in its span. */
         int spanRow;
         boolean evicted;
+        /** Offsets in the frame of its live tokens, ascending. */
+        int[] rows;
+        /** Per offset in the frame, the token's salience; null unless the policy evicts by salience. */
+        double[] salience;
     }
 
     private final int heads;
@@ -54,6 +89,13 @@ public final class QuantizedKVCache {
         KvTensor.checkShape("cache frame", 1, heads, frameTokens, dim);
         if (policy.spanFrames() > 0) {
             policy.config().requireCompatible("cache", dim);
+            policy.decay().requireCompatible(policy.config(), dim);
+        }
+        SalienceEviction se = policy.salience();
+        long protectedTokens = (long) (policy.sinkFrames() + se.protectRecentFrames()) * frameTokens;
+        if (!se.isNone() && se.tokenBudget() < protectedTokens) {
+            throw new InvalidInputException("cache policy " + policy.name() + ": token budget " + se.tokenBudget()
+                    + " is below the " + protectedTokens + " tokens of the sink and protected frames");
         }
         this.heads = heads;
         this.dim = dim;
@@ -90,8 +132,42 @@ public final class QuantizedKVCache {
         return SplitMix64.mix(base + (2L * span + (values ? 1 : 0) + 1) * SplitMix64.GAMMA);
     }
 
+    /** The policy this cache follows. */
+    public CachePolicy policy() {
+        return policy;
+    }
+
+    /** The stream positions ({@code frame·frameTokens + offset}) of the live tokens, in the order attention reads them. */
+    public long[] livePositions() {
+        List<Long> out = new ArrayList<>();
+        for (int i = 0; i < frames.size(); i++) {
+            Frame f = frames.get(i);
+            for (int r = 0; !f.evicted && r < f.rows.length; r++) {
+                out.add((long) i * frameTokens + f.rows[r]);
+            }
+        }
+        return out.stream().mapToLong(Long::longValue).toArray();
+    }
+
     /** Appends one frame of K and V ({@code [H, frameTokens, D]} bf16 each, copied), then applies the policy. */
     public void append(short[] keys, short[] values) {
+        if (!policy.salience().isNone()) {
+            throw new InvalidInputException("cache policy " + policy.name()
+                    + " evicts by salience: append each frame with its tokens' salience scores");
+        }
+        add(keys, values, null);
+    }
+
+    /**
+     * Appends one frame with the salience of its tokens ({@code [frameTokens]} or {@code [H, frameTokens]} finite
+     * floats; per token the mean over heads, SPEC §16.4), then applies the policy. Salience is only used by a policy
+     * that evicts by it, and fixed at append.
+     */
+    public void append(short[] keys, short[] values, float[] salience) {
+        add(keys, values, SalienceEviction.perToken(salience, heads, frameTokens, "cache frame " + frames.size()));
+    }
+
+    private void add(short[] keys, short[] values, double[] salience) {
         int n = heads * frameTokens * dim;
         if (keys.length != n || values.length != n) {
             throw new InvalidInputException("cache frame " + frames.size() + ": K has " + keys.length + " and V "
@@ -101,12 +177,164 @@ public final class QuantizedKVCache {
         Frame f = new Frame();
         f.keys = keys.clone();
         f.values = values.clone();
+        f.rows = new int[frameTokens];
+        for (int r = 0; r < frameTokens; r++) {
+            f.rows[r] = r;
+        }
+        f.salience = salience;
         frames.add(f);
         while (policy.spanReady(nextSpanFrame, frames.size())) {
             quantizeSpan(nextSpanFrame, nextSpanFrame + policy.spanFrames());
             nextSpanFrame += policy.spanFrames();
         }
+        stepDown();
         evictFrames(policy.retainFrames(), policy.evictBefore(frames.size()));
+        if (!policy.salience().isNone()) {
+            evictBySalience();
+        }
+    }
+
+    /** SPEC §16.3: every span whose age reached a step of the schedule is re-quantized (or loses its residual). */
+    private void stepDown() {
+        if (policy.decay().isNone()) {
+            return;
+        }
+        for (int i = 0; i < spans.size(); i++) {
+            Span s = spans.get(i);
+            int target = policy.decay().bitsAt(policy.config().bits(), frames.size() - s.quantizedAt());
+            if (target < s.bits()) {
+                replace(s, target == 0 ? s.with(null, null, CentroidSpan.of(s.keys()), CentroidSpan.of(s.values()))
+                        : s.with(SpanEdits.requantize(codec, s.keys(), target), SpanEdits.requantize(codec, s.values(), target),
+                        null, null));
+            }
+        }
+    }
+
+    /** Puts {@code now} where {@code old} was: in the span list, in its frames and as the warm-start source. */
+    private void replace(Span old, Span now) {
+        spans.set(spans.indexOf(old), now);
+        int row = 0;
+        for (int id : now.frames()) {
+            Frame f = frames.get(id);
+            if (f.span == old) {
+                f.span = now;
+                f.spanRow = row;
+                row += f.rows.length;
+            }
+        }
+        if (lastSpan == old) {
+            lastSpan = now;
+        }
+    }
+
+    /**
+     * SPEC §16.4: while more than the budget of tokens is live, evict the unprotected live token of lowest
+     * salience, the older first among equal scores. Evicted bf16 rows are freed; a quantized span loses the
+     * evicted rows' codes, scales, zero points and ids and keeps its centroid tables while any row is left.
+     */
+    private void evictBySalience() {
+        long live = 0;
+        for (Frame f : frames) {
+            live += f.evicted ? 0 : f.rows.length;
+        }
+        int excess = (int) (live - policy.salience().tokenBudget());
+        if (excess <= 0) {
+            return;
+        }
+        int end = frames.size() - policy.salience().protectRecentFrames();
+        List<long[]> candidates = new ArrayList<>();
+        for (int i = policy.sinkFrames(); i < end; i++) {
+            Frame f = frames.get(i);
+            if (!f.evicted) {
+                for (int r : f.rows) {
+                    candidates.add(new long[]{i, r});
+                }
+            }
+        }
+        candidates.sort((a, b) -> {
+            int c = Double.compare(frames.get((int) a[0]).salience[(int) a[1]], frames.get((int) b[0]).salience[(int) b[1]]);
+            return c != 0 ? c : Long.compare(a[0] * frameTokens + a[1], b[0] * frameTokens + b[1]);
+        });
+        java.util.Map<Integer, boolean[]> drop = new java.util.TreeMap<>();
+        for (int j = 0; j < Math.min(excess, candidates.size()); j++) {
+            long[] c = candidates.get(j);
+            drop.computeIfAbsent((int) c[0], k -> new boolean[frameTokens])[(int) c[1]] = true;
+        }
+        evictTokens(drop);
+    }
+
+    /** Evicts, per frame, the live tokens at the marked offsets. */
+    private void evictTokens(java.util.Map<Integer, boolean[]> drop) {
+        java.util.Map<Span, boolean[]> spanDrop = new java.util.IdentityHashMap<>();
+        for (var e : drop.entrySet()) {
+            Frame f = frames.get(e.getKey());
+            boolean[] gone = e.getValue();
+            boolean[] rowGone = new boolean[f.rows.length];
+            for (int j = 0; j < f.rows.length; j++) {
+                rowGone[j] = gone[f.rows[j]];
+            }
+            if (f.span != null) {
+                boolean[] sd = spanDrop.computeIfAbsent(f.span, s -> new boolean[s.tokens()]);
+                for (int j = 0; j < rowGone.length; j++) {
+                    sd[f.spanRow + j] |= rowGone[j];
+                }
+            } else {
+                f.keys = keepRows(f.keys, f.rows.length, rowGone);
+                f.values = keepRows(f.values, f.rows.length, rowGone);
+            }
+            f.rows = keep(f.rows, rowGone);
+            if (f.rows.length == 0) {
+                f.evicted = true;
+                f.keys = null;
+                f.values = null;
+            }
+        }
+        for (var e : spanDrop.entrySet()) {
+            Span s = e.getKey();
+            boolean anyLive = false;
+            for (boolean d : e.getValue()) {
+                anyLive |= !d;
+            }
+            if (!anyLive) {
+                spans.remove(s);
+            } else if (s.keys() != null) {
+                replace(s, s.with(SpanEdits.withoutRows(s.keys(), e.getValue()), SpanEdits.withoutRows(s.values(), e.getValue()),
+                        null, null));
+            } else {
+                replace(s, s.with(null, null, SpanEdits.withoutRows(s.keyCentroids(), e.getValue()),
+                        SpanEdits.withoutRows(s.valueCentroids(), e.getValue())));
+            }
+        }
+    }
+
+    private static int[] keep(int[] rows, boolean[] gone) {
+        int[] out = new int[rows.length];
+        int n = 0;
+        for (int j = 0; j < rows.length; j++) {
+            if (!gone[j]) {
+                out[n++] = rows[j];
+            }
+        }
+        return java.util.Arrays.copyOf(out, n);
+    }
+
+    /** {@code [H, rows, D]} bf16 without the gone rows. */
+    private short[] keepRows(short[] src, int rows, boolean[] gone) {
+        int kept = 0;
+        for (boolean g : gone) {
+            kept += g ? 0 : 1;
+        }
+        short[] out = new short[heads * kept * dim];
+        int o = 0;
+        for (int h = 0; h < heads; h++) {
+            for (int j = 0; j < rows; j++) {
+                if (!gone[j]) {
+                    System.arraycopy(src, (h * rows + j) * dim, out, o, dim);
+                    o += dim;
+                }
+            }
+        }
+        return out;
     }
 
     /** Appends whole frames from a K and V pair of shape {@code [1, H, S, D]}, S a multiple of the frame length. */
@@ -146,7 +374,7 @@ public final class QuantizedKVCache {
         int tokens = live.size() * frameTokens;
         QuantizedSpan k = encode(gather(live, true, tokens), index, false);
         QuantizedSpan v = encode(gather(live, false, tokens), index, true);
-        Span span = new Span(index, ids.stream().mapToInt(Integer::intValue).toArray(), k, v);
+        Span span = new Span(index, ids.stream().mapToInt(Integer::intValue).toArray(), k, v, null, null, frames.size());
         for (int j = 0; j < live.size(); j++) {
             Frame f = live.get(j);
             f.keys = null;
@@ -173,11 +401,13 @@ public final class QuantizedKVCache {
     private QuantizedSpan encode(KvTensor x, int index, boolean values) {
         QuantConfig config = policy.config();
         if (policy.warmStart() && lastSpan != null) {
-            QuantizedSpan previous = values ? lastSpan.values() : lastSpan.keys();
-            float[][][] init = new float[config.stages()][heads][];
+            short[][] previous = lastSpan.keys() == null ? (values ? lastSpan.valueCentroids() : lastSpan.keyCentroids()).centroids()
+                    : (values ? lastSpan.values() : lastSpan.keys()).centroids();
+            int n = config.centroids() * dim;
+            float[][][] init = new float[config.stages()][heads][n];
             for (int t = 0; t < config.stages(); t++) {
                 for (int h = 0; h < heads; h++) {
-                    init[t][h] = previous.centroidsAsFloats(t, h);
+                    Bf16.toFloats(previous[t], h * n, init[t][h], 0, n);
                 }
             }
             return codec.encodeFromCentroids(x, config, init);
@@ -227,34 +457,35 @@ public final class QuantizedKVCache {
 
     /** Exact bytes held, by component. */
     public CacheMemory memory() {
-        long frameBytes = 2L * heads * frameTokens * dim;
         long sink = 0;
         long recent = 0;
         int live = 0;
+        long tokens = 0;
         for (int i = 0; i < frames.size(); i++) {
             Frame f = frames.get(i);
             if (f.evicted) {
                 continue;
             }
             live++;
+            tokens += f.rows.length;
             if (f.keys != null) {
+                long bytes = 2 * 2L * heads * f.rows.length * dim;
                 if (i < policy.sinkFrames()) {
-                    sink += 2 * frameBytes;
+                    sink += bytes;
                 } else {
-                    recent += 2 * frameBytes;
+                    recent += bytes;
                 }
             }
         }
         MemoryFootprint quantized = new MemoryFootprint(0, 0, 0, 0, 0, 0);
         for (Span s : spans) {
-            quantized = quantized.plus(s.keys().footprint()).plus(s.values().footprint());
+            quantized = quantized.plus(s.footprint());
         }
         long warm = 0;
         if (policy.warmStart() && lastSpan != null && !spans.contains(lastSpan)) {
             QuantConfig c = policy.config();
             warm = 2L * c.stages() * heads * c.centroids() * dim * 2;
         }
-        long tokens = (long) live * frameTokens;
         return new CacheMemory(live, tokens, sink, recent, quantized, warm, tokens * heads * dim * 2 * 2);
     }
 
@@ -320,37 +551,61 @@ public final class QuantizedKVCache {
         List<Frame> live = liveFrames();
         int g = policy.spanFrames() > 0 ? policy.config().groupSize() : dim;
         int blocks = dim / g;
-        int tokens = live.size() * frameTokens;
+        int tokens = 0;
+        for (Frame f : live) {
+            tokens += f.rows.length;
+        }
         float[] steps = new float[heads * tokens * blocks];
-        for (int i = 0; i < live.size(); i++) {
-            Frame f = live.get(i);
-            if (f.span == null) {
-                continue;
-            }
-            QuantizedSpan s = f.span.keys();
-            for (int h = 0; h < heads; h++) {
-                for (int r = 0; r < frameTokens; r++) {
+        int first = 0;
+        for (Frame f : live) {
+            // bf16 tokens and spans without a residual (SPEC §16.3) have no rounding step.
+            QuantizedSpan s = f.span == null ? null : f.span.keys();
+            for (int r = 0; s != null && r < f.rows.length; r++) {
+                for (int h = 0; h < heads; h++) {
                     for (int j = 0; j < blocks; j++) {
-                        steps[(h * tokens + i * frameTokens + r) * blocks + j] = s.scale((h * s.tokens() + f.spanRow + r) * blocks + j);
+                        steps[(h * tokens + first + r) * blocks + j] = s.scale((h * s.tokens() + f.spanRow + r) * blocks + j);
                     }
                 }
             }
+            first += f.rows.length;
         }
         return new JensenCorrection(heads, tokens, dim, g, steps);
     }
 
     private final class View implements TokenSource {
-        private final Frame[] live;
+        /** Per live token: its frame and its row among the frame's live tokens. */
+        private final Frame[] frameOf;
+        private final int[] rowOf;
         /** Per span tensor: its row decoder (direct read) or its whole decoded bf16 array (decode first). */
         private final java.util.Map<QuantizedSpan, SpanRowDecoder> decoders = new java.util.IdentityHashMap<>();
-        private final java.util.Map<QuantizedSpan, short[]> decoded;
+        private final java.util.Map<Object, short[]> decoded;
         private final float[] scratch = new float[dim];
 
         View(List<Frame> live, boolean decodeFirst, AttentionKernels kernels, int stages) {
-            this.live = live.toArray(new Frame[0]);
+            int tokens = 0;
+            for (Frame f : live) {
+                tokens += f.rows.length;
+            }
+            this.frameOf = new Frame[tokens];
+            this.rowOf = new int[tokens];
+            int t = 0;
+            for (Frame f : live) {
+                for (int r = 0; r < f.rows.length; r++, t++) {
+                    frameOf[t] = f;
+                    rowOf[t] = r;
+                }
+            }
             this.decoded = decodeFirst ? new java.util.IdentityHashMap<>() : null;
-            for (Frame f : this.live) {
-                if (f.span != null && !decoders.containsKey(f.span.keys()) && (decoded == null || !decoded.containsKey(f.span.keys()))) {
+            for (Frame f : live) {
+                if (f.span == null) {
+                    continue;
+                }
+                if (f.span.keys() == null) {
+                    if (decodeFirst && !decoded.containsKey(f.span.keyCentroids())) {
+                        decoded.put(f.span.keyCentroids(), f.span.keyCentroids().decode());
+                        decoded.put(f.span.valueCentroids(), f.span.valueCentroids().decode());
+                    }
+                } else if (!decoders.containsKey(f.span.keys()) && (decoded == null || !decoded.containsKey(f.span.keys()))) {
                     for (QuantizedSpan s : new QuantizedSpan[]{f.span.keys(), f.span.values()}) {
                         if (decodeFirst) {
                             decoded.put(s, codec.decode(s, stages).bits());
@@ -374,18 +629,29 @@ public final class QuantizedKVCache {
 
         @Override
         public int tokens() {
-            return live.length * frameTokens;
+            return frameOf.length;
         }
 
         /** Token t of head h into {@code out[offset + d·stride]}. */
         private void row(boolean values, int h, int t, float[] out, int offset, int stride) {
-            Frame f = live[t / frameTokens];
-            int r = t % frameTokens;
+            Frame f = frameOf[t];
+            int r = rowOf[t];
             short[] src;
             int at;
             if (f.span == null) {
                 src = values ? f.values : f.keys;
-                at = (h * frameTokens + r) * dim;
+                at = (h * f.rows.length + r) * dim;
+            } else if (f.span.keys() == null) {
+                CentroidSpan c = values ? f.span.valueCentroids() : f.span.keyCentroids();
+                if (decoded == null) {
+                    c.row(h, f.spanRow + r, scratch, 0);
+                    for (int d = 0; d < dim; d++) {
+                        out[offset + d * stride] = scratch[d];
+                    }
+                    return;
+                }
+                src = decoded.get(c);
+                at = (h * c.tokens() + f.spanRow + r) * dim;
             } else {
                 QuantizedSpan s = values ? f.span.values() : f.span.keys();
                 if (decoded == null) {

@@ -37,11 +37,15 @@ public final class HtmlPage {
     }
 
     public static String render(List<QualityReport.PairResult> results, Meta meta) {
-        return render(results, meta, List.of());
+        return render(results, meta, List.of(), null);
     }
 
-    /** As {@link #render(List, Meta)}, with the related-system options of SPEC §16.1–§16.2 after each pair they belong to. */
-    public static String render(List<QualityReport.PairResult> results, Meta meta, List<DraftAndCalibration.Result> related) {
+    /**
+     * As {@link #render(List, Meta)}, with the related-system options of SPEC §16.1–§16.2 after each pair they
+     * belong to, and the section on cache policies over a long stream (§16.3–§16.4) when {@code streams} is given.
+     */
+    public static String render(List<QualityReport.PairResult> results, Meta meta, List<DraftAndCalibration.Result> related,
+                                StreamPolicies.Result streams) {
         Page p = new Page();
         p.raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>qvg4j quality report</title>\n");
         p.raw("<style>body{font-family:sans-serif;max-width:1500px;margin:1em auto;padding:0 1em;color:#222}"
@@ -75,6 +79,9 @@ public final class HtmlPage {
             if (i < related.size()) {
                 draftAndCalibration(p, results.get(i).pair().label(), related.get(i));
             }
+        }
+        if (streams != null) {
+            StreamPoliciesPage.append(streams, p::raw, p::img);
         }
         p.raw("<script>window.addEventListener('load',function(){var imgs=Array.prototype.slice.call(document.images);"
                 + "var bad=imgs.filter(function(i){return !(i.complete&&i.naturalWidth>0)}).map(function(i){return i.alt});"
