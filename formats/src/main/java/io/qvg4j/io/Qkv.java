@@ -148,9 +148,13 @@ public final class Qkv {
 
     /** One section to write: its tag and payload. */
     private record Section(String tag, byte[] payload) {
+        /** Bytes per write: a file stream copies each write into a native buffer of that size. */
+        static final int CHUNK = 1 << 16;
+
         /**
-         * Tag, length, payload, CRC32C(tag ‖ length ‖ payload); the payload is written as it is, not
-         * copied into the section first (the packed codes are the largest array of a span).
+         * Tag, length, payload, CRC32C(tag ‖ length ‖ payload); the payload is written from the span's
+         * own array in chunks, not copied into the section first (the packed codes are the largest
+         * array of a span), and not in one write (which would take a native buffer of its size).
          */
         void writeTo(OutputStream out) throws IOException {
             byte[] head = le(12).put(tag.getBytes(StandardCharsets.US_ASCII)).putLong(payload.length).array();
@@ -158,7 +162,9 @@ public final class Qkv {
             c.update(head);
             c.update(payload);
             out.write(head);
-            out.write(payload);
+            for (int off = 0; off < payload.length; off += CHUNK) {
+                out.write(payload, off, Math.min(CHUNK, payload.length - off));
+            }
             out.write(le(4).putInt((int) c.getValue()).array());
         }
     }
