@@ -92,25 +92,25 @@ public final class Qkv {
         if (c.initIndices() != null) {
             InitIndices.validate(c.initIndices(), cfg.stages(), heads, cfg.centroids(), s.tokens());
         }
-        List<byte[]> sections = new ArrayList<>();
+        List<Section> sections = new ArrayList<>();
         ByteBuffer conf = le(CONF_BYTES);
         conf.put((byte) cfg.bits()).put((byte) (cfg.asymmetric() ? 1 : 0)).put((byte) cfg.scaleFormat().code())
                 .put((byte) ((c.seed() != null ? FLAG_SEED : 0) | (c.initIndices() != null ? FLAG_INIT : 0)))
                 .putInt(cfg.groupSize()).putInt(cfg.stages()).putInt(cfg.centroids()).putInt(cfg.maxIters())
                 .putFloat(cfg.tolerance()).putLong(c.seed() == null ? 0 : c.seed());
-        sections.add(section("CONF", conf.array()));
-        sections.add(section("SHAP", le(SHAPE_BYTES).putInt(s.batch()).putInt(s.heads()).putInt(s.tokens())
+        sections.add(new Section("CONF", conf.array()));
+        sections.add(new Section("SHAP", le(SHAPE_BYTES).putInt(s.batch()).putInt(s.heads()).putInt(s.tokens())
                 .putInt(s.dim()).array()));
         if (c.source() != null) {
             byte[] name = c.source().name().getBytes(StandardCharsets.UTF_8);
-            sections.add(section("SRC_", le(8 + name.length).put((byte) c.source().layout().code()).put(new byte[3])
+            sections.add(new Section("SRC_", le(8 + name.length).put((byte) c.source().layout().code()).put(new byte[3])
                     .putInt(name.length).put(name).array()));
         }
         ByteBuffer iter = le(4 * cfg.stages());
         for (int it : s.iterations()) {
             iter.putInt(it);
         }
-        sections.add(section("ITER", iter.array()));
+        sections.add(new Section("ITER", iter.array()));
         if (c.initIndices() != null) {
             ByteBuffer init = le(4 * cfg.stages() * heads * cfg.centroids());
             for (int[][] stage : c.initIndices()) {
@@ -119,39 +119,54 @@ public final class Qkv {
                     init.position(init.position() + 4 * head.length);
                 }
             }
-            sections.add(section("INIT", init.array()));
+            sections.add(new Section("INIT", init.array()));
         }
         ByteBuffer ids = le(cfg.stages() * heads * s.tokens());
         for (byte[] stage : s.clusterIds()) {
             ids.put(stage);
         }
-        sections.add(section("IDS_", ids.array()));
+        sections.add(new Section("IDS_", ids.array()));
         ByteBuffer cent = le(Math.toIntExact(2L * cfg.stages() * heads * cfg.centroids() * s.dim()));
         for (short[] stage : s.centroids()) {
             cent.asShortBuffer().put(stage);
             cent.position(cent.position() + 2 * stage.length);
         }
-        sections.add(section("CENT", cent.array()));
-        sections.add(section("PACK", s.packed()));
-        sections.add(section("SCAL", s.scales()));
+        sections.add(new Section("CENT", cent.array()));
+        sections.add(new Section("PACK", s.packed()));
+        sections.add(new Section("SCAL", s.scales()));
         if (cfg.asymmetric()) {
-            sections.add(section("ZERO", s.zeros()));
+            sections.add(new Section("ZERO", s.zeros()));
         }
         requireFinite(s, "writing a .qkv");
         ByteBuffer header = le(FILE_HEADER).put(MAGIC).putShort((short) c.version()).putShort((short) sections.size());
         header.putInt(crc(header.array(), 0, 12));
         out.write(header.array());
-        for (byte[] sec : sections) {
-            out.write(sec);
+        for (Section sec : sections) {
+            sec.writeTo(out);
         }
     }
 
-    /** Tag, length, payload, CRC32C(tag ‖ length ‖ payload). */
-    private static byte[] section(String tag, byte[] payload) {
-        ByteBuffer b = le(12 + payload.length + 4);
-        b.put(tag.getBytes(StandardCharsets.US_ASCII)).putLong(payload.length).put(payload);
-        b.putInt(crc(b.array(), 0, 12 + payload.length));
-        return b.array();
+    /** One section to write: its tag and payload. */
+    private record Section(String tag, byte[] payload) {
+        /** Bytes per write: a file stream copies each write into a native buffer of that size. */
+        static final int CHUNK = 1 << 16;
+
+        /**
+         * Tag, length, payload, CRC32C(tag ‖ length ‖ payload); the payload is written from the span's
+         * own array in chunks, not copied into the section first (the packed codes are the largest
+         * array of a span), and not in one write (which would take a native buffer of its size).
+         */
+        void writeTo(OutputStream out) throws IOException {
+            byte[] head = le(12).put(tag.getBytes(StandardCharsets.US_ASCII)).putLong(payload.length).array();
+            CRC32C c = new CRC32C();
+            c.update(head);
+            c.update(payload);
+            out.write(head);
+            for (int off = 0; off < payload.length; off += CHUNK) {
+                out.write(payload, off, Math.min(CHUNK, payload.length - off));
+            }
+            out.write(le(4).putInt((int) c.getValue()).array());
+        }
     }
 
     private static ByteBuffer le(int size) {

@@ -7,7 +7,9 @@ import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -154,15 +156,23 @@ public final class TensorFiles {
         KvTensor.checkShape(a.name(), bhsd[0], bhsd[1], bhsd[2], bhsd[3]);
         short[] bits = new short[Math.toIntExact(a.elementCount())];
         ByteBuffer in = a.data();
-        for (int i = 0; i < bits.length; i++) {
-            bits[i] = switch (a.dtype()) {
-                case UINT16 -> in.getShort(2 * i);
-                case FLOAT16 -> Bf16.fromFloat(Fp16.toFloat(in.getShort(2 * i)));
-                case FLOAT32 -> Bf16.fromFloat(in.getFloat(4 * i));
-                case FLOAT64 -> bf16(in.getDouble(8 * i));
-                case FLOAT8_E4M3 -> Bf16.fromFloat(Fp8E4M3.decode(in.get(i)));
-                default -> throw new AssertionError(a.dtype());
-            };
+        int width = a.dtype().size();
+        for (int from = 0; from < bits.length; from += COPY_CHUNK) {
+            int to = Math.min(bits.length, from + COPY_CHUNK);
+            if (a.dtype() == NpyDtype.UINT16) {
+                in.slice(2 * from, 2 * (to - from)).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(bits, from, to - from);
+            } else {
+                for (int i = from; i < to; i++) {
+                    bits[i] = switch (a.dtype()) {
+                        case FLOAT16 -> Bf16.fromFloat(Fp16.toFloat(in.getShort(2 * i)));
+                        case FLOAT32 -> Bf16.fromFloat(in.getFloat(4 * i));
+                        case FLOAT64 -> bf16(in.getDouble(8 * i));
+                        case FLOAT8_E4M3 -> Bf16.fromFloat(Fp8E4M3.decode(in.get(i)));
+                        default -> throw new AssertionError(a.dtype());
+                    };
+                }
+            }
+            release(in, from * width, (to - from) * width);
         }
         if (l == TensorLayout.BSHD) {
             bits = bshdToBhsd(bits, (int) bhsd[0], (int) bhsd[1], (int) bhsd[2], (int) bhsd[3]);
@@ -170,6 +180,21 @@ public final class TensorFiles {
         String conversion = a.dtype() == NpyDtype.UINT16 ? "" : dtypeName + " rounded to bf16 (round to nearest even)";
         return new Loaded(new KvTensor(name, (int) bhsd[0], (int) bhsd[1], (int) bhsd[2], (int) bhsd[3], bits),
                 dtypeName, conversion, l);
+    }
+
+    /** Elements converted between two {@link #release} calls (8 MiB of bf16). */
+    private static final int COPY_CHUNK = 1 << 22;
+
+    /**
+     * Drops the pages of a region of a mapped file from this process once it is copied (a no-op for heap
+     * data): without it the file's pages stay resident, and counted in the process's memory, beside the
+     * copy until a collection happens to unmap the buffer. The pages are read again if touched again.
+     */
+    private static void release(ByteBuffer data, int offset, int length) {
+        MemorySegment s = MemorySegment.ofBuffer(data);
+        if (s.isMapped()) {
+            s.asSlice(offset, length).unload();
+        }
     }
 
     /**

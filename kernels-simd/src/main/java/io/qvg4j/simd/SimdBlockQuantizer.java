@@ -42,7 +42,21 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
         float[] zero = new float[width];
         int[] codes = new int[width];
         float[] lo = new float[1];
+        // The usual case (symmetric, blocks of whole vectors): each block straight from the residual with
+        // its reciprocal broadcast, no row copy and no per-channel reciprocal table.
+        boolean wholeBlocks = !asym && g % lanes() == 0;
         for (int n = 0; n < tokens; n++) {
+            if (wholeBlocks) {
+                for (int j = 0; j < blocks; j++) {
+                    int block = n * blocks + j;
+                    float amax = absMax(residual, n * dim + j * g, g);
+                    float scale = Math.max(Rounding.kernelDivide(amax, config.symmetricMax()), BlockQuantizer.MIN_SCALE);
+                    float s = config.scaleFormat().store(scale, scales, scaleOffset + block * scaleBytes);
+                    symmetricBlockCodes(residual, n * dim + j * g, g, 1.0f / s, config.symmetricMax(), codes, j * g);
+                }
+                BitPacking.pack(codes, 0, dim, config.bits(), packed, packedOffset + n * rowBytes);
+                continue;
+            }
             System.arraycopy(residual, n * dim, row, 0, dim);
             for (int j = 0; j < blocks; j++) {
                 int block = n * blocks + j;
@@ -79,9 +93,7 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
             for (; i + lanes() <= g; i += lanes()) {
                 acc = acc.max(FloatVector.fromArray(fs(), row, offset + i).abs());
             }
-            for (int j = 0; j < lanes(); j++) {
-                amax = Math.max(amax, acc.lane(j));
-            }
+            amax = Math.max(amax, acc.reduceLanes(VectorOperators.MAX)); // Math.max's rule, order-free
         }
         for (; i < g; i++) {
             amax = Math.max(amax, Math.abs(row[offset + i]));
@@ -127,15 +139,28 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
         return t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(is()));
     }
 
-    /** SPEC §6.2: code = clamp(round half away(x·(1/s)), −m, m) + m; NaN (0·∞ on an all-zero block) → q = +m (SPEC §2.5). */
+    /** Codes of a row whose channels carry their own block's reciprocal. */
     private void symmetricCodes(float[] row, float[] reciprocal, int width, int m, int[] codes) {
         for (int d = 0; d < width; d += lanes()) {
             FloatVector y = FloatVector.fromArray(fs(), row, d).mul(FloatVector.fromArray(fs(), reciprocal, d));
-            IntVector q = roundHalfAwayNonNegative(y.abs()).min(m);
-            q = q.neg().blend(q, y.compare(VectorOperators.LT, 0f).not().cast(is()));
-            q = q.blend(m, y.test(VectorOperators.IS_NAN).cast(is()));
-            q.add(m).intoArray(codes, d);
+            symmetricCode(y, m).intoArray(codes, d);
         }
+    }
+
+    /** Codes of one block of whole vectors, {@code g} values at {@code offset}, with its reciprocal r. */
+    private void symmetricBlockCodes(float[] x, int offset, int g, float r, int m, int[] codes, int codeOffset) {
+        for (int i = 0; i < g; i += lanes()) {
+            FloatVector y = FloatVector.fromArray(fs(), x, offset + i).mul(r);
+            symmetricCode(y, m).intoArray(codes, codeOffset + i);
+        }
+    }
+
+    /** SPEC §6.2: code = clamp(round half away(y), −m, m) + m for y = x·(1/s); NaN (0·∞ on an all-zero block) → q = +m (SPEC §2.5). */
+    private IntVector symmetricCode(FloatVector y, int m) {
+        IntVector q = roundHalfAwayNonNegative(y.abs()).min(m);
+        q = q.neg().blend(q, y.compare(VectorOperators.LT, 0f).not().cast(is()));
+        q = q.blend(m, y.test(VectorOperators.IS_NAN).cast(is()));
+        return q.add(m);
     }
 
     /** SPEC §6.3: code = clamp(round half away((x − z)·(1/s)), 0, qmax), NaN → 0. */

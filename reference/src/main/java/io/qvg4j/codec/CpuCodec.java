@@ -3,6 +3,7 @@ package io.qvg4j.codec;
 import io.qvg4j.algorithm.InitIndices;
 import io.qvg4j.algorithm.KMeans;
 import io.qvg4j.algorithm.ProgressiveResidualQuantization;
+import io.qvg4j.algorithm.SplitMix64;
 import io.qvg4j.numeric.Bf16;
 import io.qvg4j.quant.QuantConfig;
 import io.qvg4j.quant.QuantizedSpan;
@@ -10,6 +11,8 @@ import io.qvg4j.tensor.InvalidInputException;
 import io.qvg4j.tensor.KvTensor;
 
 import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -25,6 +28,12 @@ public final class CpuCodec implements QvgCodec {
      * once, so fewer, larger tiles save that work and its garbage).
      */
     static final int TOKEN_TILE = 2048;
+
+    /**
+     * An encode of at least this many elements first starts {@link WarmUp}: below it the kernels are
+     * compiled soon enough on the real data, and the warm-up would cost more than it saves.
+     */
+    static final long WARM_UP_ELEMENTS = 1L << 24;
 
     private final QvgKernels kernels;
     private final Workers workers;
@@ -104,6 +113,8 @@ public final class CpuCodec implements QvgCodec {
         /** The given clustering of {@link #encodeWithClustering}, or null when k-means runs. */
         final byte[][] given;
         final short[][] givenCentroids;
+        /** Compiling the later steps' kernels ahead, or null; stopped once those steps run on the real data. */
+        final WarmUp warmUp;
 
         Stages(KvTensor x, QuantConfig config, Start start, byte[][] given, short[][] givenCentroids) {
             this.x = x;
@@ -124,6 +135,7 @@ public final class CpuCodec implements QvgCodec {
             next = new float[heads][kc * dim];
             norms = new float[heads][kc];
             counts = new int[heads][kc];
+            warmUp = (long) heads * headSize >= WARM_UP_ELEMENTS ? WarmUp.start(kernels, config, dim) : null;
         }
 
         /** The scratch of this thread holding rows [from, to) of head bh's residual as floats. */
@@ -200,6 +212,9 @@ public final class CpuCodec implements QvgCodec {
 
         @Override
         public void subtract(int slot) {
+            if (warmUp != null) {
+                warmUp.stop();
+            }
             if (stage == config.stages() - 1) {
                 pendingSlot = slot;
                 return;
@@ -253,6 +268,69 @@ public final class CpuCodec implements QvgCodec {
             });
             return new QuantizedSpan(config, x.batch(), x.heads(), tokens, dim, keptIds, keptCentroids, packed, scales,
                     zeros, iterations);
+        }
+    }
+
+    /**
+     * The kernels of the steps after the first assignment (update, smoothing, block quantizer) run in a
+     * daemon thread on a small synthetic head of the encode's dim and config until the encode reaches
+     * its smoothing, at most {@link #ROUNDS} times, once per kernels class and JVM. Those kernels are
+     * called once per head (a few dozen long calls), so without it they start the first large encode in
+     * the interpreter and C1, where every vector operation is a boxed object, until an on-stack
+     * replacement compiles them; called many times on a small input, they reach C2 while the first
+     * assignments run. Measured on 2 cores: the first encode of [1,32,29640,128] took about 2 CPU-seconds
+     * less (docs/performance.md). It writes only its own arrays: no result depends on it.
+     */
+    static final class WarmUp {
+        static final int ROUNDS = 1000;
+        private static final int TOKENS = 16;
+        private static final Set<Class<?>> STARTED = ConcurrentHashMap.newKeySet();
+        private volatile boolean stopped;
+
+        static WarmUp start(QvgKernels kernels, QuantConfig config, int dim) {
+            if (!STARTED.add(kernels.getClass())) {
+                return null;
+            }
+            WarmUp w = new WarmUp();
+            Thread t = new Thread(() -> w.run(kernels, config, dim), "qvg4j-warm-up");
+            t.setDaemon(true);
+            t.start();
+            return w;
+        }
+
+        void stop() {
+            stopped = true;
+        }
+
+        private void run(QvgKernels kernels, QuantConfig config, int dim) {
+            int kc = config.centroids();
+            float[] x = values(TOKENS * dim, 1);
+            float[] centroids = values(kc * dim, 2);
+            int[] ids = new int[TOKENS];
+            for (int n = 0; n < TOKENS; n++) {
+                ids[n] = n * 7 % kc;
+            }
+            float[] next = new float[kc * dim];
+            int[] counts = new int[kc];
+            float[] residual = new float[TOKENS * dim];
+            byte[] packed = new byte[TOKENS * config.packedBytesPerRow(dim)];
+            byte[] scales = new byte[TOKENS * config.blocksPerRow(dim) * config.scaleFormat().bytes()];
+            byte[] zeros = config.asymmetric() ? new byte[scales.length] : null;
+            for (int round = 0; round < ROUNDS && !stopped; round++) {
+                kernels.update(x, TOKENS, dim, ids, centroids, kc, next, counts);
+                kernels.subtract(x, TOKENS, dim, ids, centroids, residual);
+                kernels.quantize(residual, TOKENS, dim, config, packed, 0, scales, 0, zeros, 0);
+            }
+        }
+
+        /** Seeded bf16 values of about unit size. */
+        private static float[] values(int count, long seed) {
+            SplitMix64 r = new SplitMix64(seed);
+            float[] v = new float[count];
+            for (int i = 0; i < count; i++) {
+                v[i] = Bf16.round((float) ((r.next() >> 40) * 0x1p-22));
+            }
+            return v;
         }
     }
 
