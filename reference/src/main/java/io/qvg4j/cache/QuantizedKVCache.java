@@ -324,27 +324,49 @@ public final class QuantizedKVCache {
         return new JensenCorrection(heads, tokens, dim, g, steps);
     }
 
+    /** The decoded bf16 arrays of every span tensor with a live frame, by the cache's codec. */
+    private java.util.Map<QuantizedSpan, short[]> decodeAll(List<Frame> live) {
+        java.util.Map<QuantizedSpan, short[]> out = new java.util.IdentityHashMap<>();
+        for (Frame f : live) {
+            if (f.span != null && !out.containsKey(f.span.keys())) {
+                out.put(f.span.keys(), codec.decode(f.span.keys()).bits());
+                out.put(f.span.values(), codec.decode(f.span.values()).bits());
+            }
+        }
+        return out;
+    }
+
     private final class View implements TokenSource {
         private final Frame[] live;
+        private final boolean decodeFirst;
+        private final AttentionKernels kernels;
         /** Per span tensor: its row decoder (direct read) or its whole decoded bf16 array (decode first). */
         private final java.util.Map<QuantizedSpan, SpanRowDecoder> decoders = new java.util.IdentityHashMap<>();
         private final java.util.Map<QuantizedSpan, short[]> decoded;
-        private final float[] scratch = new float[dim];
+        /** Row-major key rows of one tile, transposed into the caller's tile afterwards. */
+        private float[] rows = new float[0];
 
-        View(List<Frame> live, boolean decodeFirst, AttentionKernels kernels) {
-            this.live = live.toArray(new Frame[0]);
-            this.decoded = decodeFirst ? new java.util.IdentityHashMap<>() : null;
-            for (Frame f : this.live) {
-                if (f.span != null && !decoders.containsKey(f.span.keys()) && (decoded == null || !decoded.containsKey(f.span.keys()))) {
-                    for (QuantizedSpan s : new QuantizedSpan[]{f.span.keys(), f.span.values()}) {
-                        if (decodeFirst) {
-                            decoded.put(s, codec.decode(s).bits());
-                        } else {
-                            decoders.put(s, new SpanRowDecoder(s, kernels));
-                        }
-                    }
+        View(Frame[] live, boolean decodeFirst, AttentionKernels kernels, java.util.Map<QuantizedSpan, short[]> decoded) {
+            this.live = live;
+            this.decodeFirst = decodeFirst;
+            this.kernels = kernels;
+            this.decoded = decoded;
+            for (Frame f : live) {
+                if (f.span != null && !decodeFirst && !decoders.containsKey(f.span.keys())) {
+                    decoders.put(f.span.keys(), new SpanRowDecoder(f.span.keys(), kernels));
+                    decoders.put(f.span.values(), new SpanRowDecoder(f.span.values(), kernels));
                 }
             }
+        }
+
+        View(List<Frame> live, boolean decodeFirst, AttentionKernels kernels) {
+            this(live.toArray(new Frame[0]), decodeFirst, kernels, decodeFirst ? decodeAll(live) : null);
+        }
+
+        @Override
+        public TokenSource reader() {
+            // Decoders keep scratch: a new set; the decoded arrays are read only and shared.
+            return new View(live, decodeFirst, kernels, decoded);
         }
 
         @Override
@@ -362,48 +384,46 @@ public final class QuantizedKVCache {
             return live.length * frameTokens;
         }
 
-        /** Token t of head h into {@code out[offset + d·stride]}. */
-        private void row(boolean values, int h, int t, float[] out, int offset, int stride) {
-            Frame f = live[t / frameTokens];
-            int r = t % frameTokens;
-            short[] src;
-            int at;
-            if (f.span == null) {
-                src = values ? f.values : f.keys;
-                at = (h * frameTokens + r) * dim;
-            } else {
-                QuantizedSpan s = values ? f.span.values() : f.span.keys();
-                if (decoded == null) {
-                    if (stride == 1) {
-                        decoders.get(s).row(h, f.spanRow + r, out, offset);
+        /** Rows of tokens [from, from+n) of head h, row-major from {@code out[offset]}; one frame's run of rows at a time. */
+        private void rows(boolean values, int h, int from, int n, float[] out, int offset) {
+            for (int t = from; t < from + n; ) {
+                Frame f = live[t / frameTokens];
+                int r = t % frameTokens;
+                int run = Math.min(from + n - t, frameTokens - r);
+                int at = offset + (t - from) * dim;
+                if (f.span == null) {
+                    Bf16.toFloats(values ? f.values : f.keys, (h * frameTokens + r) * dim, out, at, run * dim);
+                } else {
+                    QuantizedSpan s = values ? f.span.values() : f.span.keys();
+                    if (decodeFirst) {
+                        Bf16.toFloats(decoded.get(s), (h * s.tokens() + f.spanRow + r) * dim, out, at, run * dim);
                     } else {
-                        decoders.get(s).row(h, f.spanRow + r, scratch, 0);
-                        for (int d = 0; d < dim; d++) {
-                            out[offset + d * stride] = scratch[d];
+                        SpanRowDecoder decoder = decoders.get(s);
+                        for (int i = 0; i < run; i++) {
+                            decoder.row(h, f.spanRow + r + i, out, at + i * dim);
                         }
                     }
-                    return;
                 }
-                src = decoded.get(s);
-                at = (h * s.tokens() + f.spanRow + r) * dim;
-            }
-            for (int d = 0; d < dim; d++) {
-                out[offset + d * stride] = Bf16.toFloat(src[at + d]);
+                t += run;
             }
         }
 
         @Override
         public void keys(int head, int from, int n, float[] out, int ld) {
-            for (int i = 0; i < n; i++) {
-                row(false, head, from + i, out, i, ld);
+            if (rows.length < n * dim) {
+                rows = new float[n * dim];
+            }
+            rows(false, head, from, n, rows, 0);
+            for (int d = 0; d < dim; d++) {
+                for (int i = 0; i < n; i++) {
+                    out[d * ld + i] = rows[i * dim + d];
+                }
             }
         }
 
         @Override
         public void values(int head, int from, int n, float[] out) {
-            for (int i = 0; i < n; i++) {
-                row(true, head, from + i, out, i * dim, 1);
-            }
+            rows(true, head, from, n, out, 0);
         }
     }
 }
