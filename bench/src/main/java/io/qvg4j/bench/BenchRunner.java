@@ -67,14 +67,16 @@ public final class BenchRunner {
                 .include(MachineLimits.class.getName() + "\\.")
                 .include(KernelBench.class.getName() + "\\.")
                 .include(CodecBench.class.getName() + "\\.")
+                .include(CacheAttentionBench.class.getName() + "\\.")
                 .param("impl", impls)
+                .param("kernels", impls[impls.length - 1])
                 .forks(quick ? 1 : 2)
                 .warmupIterations(quick ? 2 : 3)
                 .warmupTime(TimeValue.seconds(1))
                 .measurementIterations(quick ? 3 : 5)
                 .measurementTime(TimeValue.seconds(1));
         if (quick) {
-            options.param("shape", Shape.LONGCAT.id).param("threads", "2");
+            options.param("shape", Shape.LONGCAT.id).param("threads", "2").param("queries", "880");
         }
         if (json != null) {
             options.resultFormat(ResultFormatType.JSON).result(json.toString());
@@ -90,7 +92,9 @@ public final class BenchRunner {
         out.print(ResultTable.format(rows, limits, simdUnavailable));
         out.println("Throughput: median of all measured iterations ± JMH's 99.9 % confidence half-width. "
                 + "FMA-bound rows count one FMA per (token, centroid, d); memory-bound rows count bytes read + "
-                + "bytes written (byte model in io.qvg4j.bench.Workload), like the copy limit.");
+                + "bytes written (byte model in io.qvg4j.bench.Workload), like the copy limit. Attention counts its "
+                + "2·Q·T·D FMAs (scores and accumulation; the Q·T exponentials are not counted); its last column is "
+                + "bf16-cache time / quantized-cache time.");
         return 0;
     }
 
@@ -120,6 +124,13 @@ public final class BenchRunner {
                 }
                 rows.add(new ResultTable.Measurement(method, shape.id, label, impl, 1, median, error,
                         Workload.kernel(method, shape, impl)));
+            } else if (type.equals(CacheAttentionBench.class.getName())) {
+                int queries = Integer.parseInt(p.getParam("queries"));
+                int tokens = Integer.parseInt(p.getParam("frames")) * CacheAttentionBench.FRAME;
+                String label = "Q=" + queries + " over " + tokens + " tokens, D=" + CacheAttentionBench.DIM;
+                rows.add(new ResultTable.Measurement("attention", "q" + queries + "-t" + tokens, label,
+                        p.getParam("kernels") + ", " + p.getParam("cache") + " cache", Integer.parseInt(p.getParam("threads")),
+                        median, error, Workload.attention(CacheAttentionBench.HEADS, queries, tokens, CacheAttentionBench.DIM)));
             } else if (type.equals(CodecBench.class.getName())) {
                 String impl = p.getParam("impl");
                 boolean encode = method.equals("encode");
@@ -133,7 +144,9 @@ public final class BenchRunner {
         rows.sort(Comparator.comparingInt(BenchRunner::order)
                 .thenComparing(ResultTable.Measurement::threads)
                 .thenComparing(m -> shapeOrder(m.group()))
-                .thenComparing(ResultTable.Measurement::impl, Comparator.comparing(i -> i.equals("reference") ? 0 : 1)));
+                .thenComparing(ResultTable.Measurement::group)
+                .thenComparing(ResultTable.Measurement::impl, Comparator.comparing(i -> i.equals("reference") ? 0 : 1))
+                .thenComparing(ResultTable.Measurement::impl));
         return rows;
     }
 
@@ -143,6 +156,7 @@ public final class BenchRunner {
             case "limit: copy" -> 1;
             case "encode" -> 100;
             case "decode" -> 101;
+            case "attention" -> 102;
             default -> 10 + KERNELS.indexOf(m.kernel());
         };
     }

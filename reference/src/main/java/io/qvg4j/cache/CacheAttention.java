@@ -68,13 +68,14 @@ public final class CacheAttention implements AutoCloseable {
     }
 
     /**
-     * Queries per block for {@code queryCount} queries over {@code tokens} tokens: as many as the score budget
-     * allows, at most {@link #MAX_QUERY_BLOCK}, at least 8 (a tile read is then shared by 8 queries even
-     * for very long caches), and no more than the queries there are.
+     * Queries per block for {@code queryCount} queries over {@code tokens} tokens: blocks of equal size (so that
+     * threads get equal tasks), each at most as many as the score budget allows, at most {@link #MAX_QUERY_BLOCK},
+     * and not below 8 (a tile read is then still shared by 8 queries for very long caches).
      */
     public static int queryBlock(int queryCount, int tokens) {
-        int byBudget = Math.max(8, SCORE_BUDGET / Math.max(1, tokens));
-        return Math.min(queryCount, Math.min(MAX_QUERY_BLOCK, byBudget));
+        int most = Math.min(MAX_QUERY_BLOCK, Math.max(8, SCORE_BUDGET / Math.max(1, tokens)));
+        int blocks = (queryCount + most - 1) / most;
+        return (queryCount + blocks - 1) / blocks;
     }
 
     /**

@@ -142,8 +142,8 @@ class CacheAttentionTest {
         int count = CacheAttention.MAX_QUERY_BLOCK + 88;
         Run r = run(11, 64, CONFIGS[1], 25, count);
         TokenSource src = r.cache().view();
-        assertEquals(2, (count + CacheAttention.queryBlock(count, src.tokens()) - 1) / CacheAttention.queryBlock(count, src.tokens()),
-                "two query blocks");
+        int block = CacheAttention.queryBlock(count, src.tokens());
+        assertEquals(2, (count + block - 1) / block, "two query blocks");
         JensenCorrection jc = r.cache().jensenCorrection();
         float[] one = ATTENTION.attend(src, r.queries(), count);
         float[] oneCorrected = ATTENTION.attend(src, r.queries(), count, jc);
@@ -154,7 +154,7 @@ class CacheAttentionTest {
             }
         }
         int dim = 64;
-        for (int q : new int[] {0, CacheAttention.MAX_QUERY_BLOCK - 1, CacheAttention.MAX_QUERY_BLOCK, count - 1}) {
+        for (int q : new int[] {0, block - 1, block, count - 1}) {
             for (int h = 0; h < H; h++) {
                 float[] alone = new float[H * dim];
                 for (int g = 0; g < H; g++) {
