@@ -70,11 +70,12 @@ public final class CacheAttention implements AutoCloseable {
     /**
      * Queries per block for {@code queryCount} queries over {@code tokens} tokens: blocks of equal size (so that
      * threads get equal tasks), each at most as many as the score budget allows, at most {@link #MAX_QUERY_BLOCK},
-     * and not below 8 (a tile read is then still shared by 8 queries for very long caches).
+     * and not below 8 (a tile read is then still shared by 8 queries for very long caches); at least
+     * {@code minBlocks} blocks where there are that many queries (so that few heads still keep every thread busy).
      */
-    public static int queryBlock(int queryCount, int tokens) {
+    public static int queryBlock(int queryCount, int tokens, int minBlocks) {
         int most = Math.min(MAX_QUERY_BLOCK, Math.max(8, SCORE_BUDGET / Math.max(1, tokens)));
-        int blocks = (queryCount + most - 1) / most;
+        int blocks = Math.min(queryCount, Math.max(minBlocks, (queryCount + most - 1) / most));
         return (queryCount + blocks - 1) / blocks;
     }
 
@@ -104,7 +105,7 @@ public final class CacheAttention implements AutoCloseable {
         if ((long) heads * queryCount * dim > Integer.MAX_VALUE - 8) {
             throw new InvalidInputException("attention: " + heads + "·" + queryCount + "·" + dim + " output values exceed one Java array");
         }
-        int block = queryBlock(queryCount, tokens);
+        int block = queryBlock(queryCount, tokens, (workers.threads() + heads - 1) / heads);
         int blocks = (queryCount + block - 1) / block;
         float[] out = new float[heads * queryCount * dim];
         // Per-thread scratch, taken and given back around each task; the first task on a thread makes it.
