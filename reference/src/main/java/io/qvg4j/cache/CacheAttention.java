@@ -31,10 +31,13 @@ public final class CacheAttention implements AutoCloseable {
     public static final int TILE = 64;
 
     /** Most queries of one block: each tile read is shared by this many queries. */
-    public static final int MAX_QUERY_BLOCK = 512;
+    public static final int MAX_QUERY_BLOCK = 1024;
 
-    /** Score scratch of one task, in floats (32 MiB): {@code block · T} stays under it when T allows. */
-    static final int SCORE_BUDGET = 8 << 20;
+    /**
+     * Score scratch of one thread, in floats (128 MiB): {@code block · T} stays under it when T allows. Large,
+     * because every query of a block shares each tile read: at T = 28 160 a block of 880 queries still fits.
+     */
+    static final int SCORE_BUDGET = 32 << 20;
 
     private final AttentionKernels kernels;
     private final Workers workers;
