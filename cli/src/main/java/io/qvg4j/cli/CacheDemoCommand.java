@@ -185,13 +185,13 @@ public final class CacheDemoCommand implements Callable<Integer> {
                 out.printf("%nspeed: ingest %.0f tokens/s (%d tokens, quantization included, %.3f s)%n",
                         (double) frames * frameTokens / (ingest / 1e9), (long) frames * frameTokens, ingest / 1e9);
                 double tq = median(quantizedTimes), tb = median(bf16Times);
-                double cq = median(quantizedCpu), cb = median(bf16Cpu);
+                double cpuQ = median(quantizedCpu), cpuB = median(bf16Cpu);
                 double pairs = (double) heads * q * keys;
                 out.printf("  attention, %s kernels on %d thread%s, median of %d alternating runs: quantized cache %.3f s, "
                                 + "bf16 cache %.3f s (%.3g and %.3g query-key pairs/s); bf16 time / quantized time = %.2f%n",
                         kernels.name(), threads, threads == 1 ? "" : "s", runs, tq, tb, pairs / tq, pairs / tb, tb / tq);
                 out.printf("  process CPU time, medians: quantized cache %.3f s, bf16 cache %.3f s; bf16 / quantized = %.2f%n",
-                        cq, cb, cb / cq);
+                        cpuQ, cpuB, cpuB / cpuQ);
             }
             out.flush();
         }
