@@ -141,12 +141,16 @@ public final class CacheAttention implements AutoCloseable {
         Scratch(TokenSource source, int dim, int block, int tokens) {
             this.source = source;
             this.tile = new float[dim * TILE];
-            this.p = new float[block * tokens];
+            this.p = new float[block * ((tokens + TILE - 1) / TILE) * TILE];
             this.sums = new float[block];
         }
     }
 
-    /** Steps 2–6 for queries [q0, q0+n) of head h. */
+    /**
+     * Steps 2–6 for queries [q0, q0+n) of head h. The scores of a block are kept tile by tile: tile j's scores of
+     * query q at {@code p[j·n·TILE + q·TILE]}, so that each tile's work writes and reads one contiguous stretch
+     * (with one row per query, a tile would touch a page per query).
+     */
     private void run(Scratch s, int h, int q0, int n, float[] queries, int queryCount, float scale,
                      ScoreCorrection correction, float[] out) {
         TokenSource source = s.source;
@@ -155,24 +159,27 @@ public final class CacheAttention implements AutoCloseable {
         float[] tile = s.tile;
         float[] p = s.p;
         int qBase = (h * queryCount + q0) * dim;
+        int stride = n * TILE;
         for (int from = 0; from < tokens; from += TILE) {
             int len = Math.min(TILE, tokens - from);
             source.keys(h, from, len, tile, TILE);
+            int at = (from / TILE) * stride;
             for (int q = 0; q < n; q++) {
-                kernels.scores(queries, qBase + q * dim, tile, TILE, len, dim, scale, p, q * tokens + from);
+                kernels.scores(queries, qBase + q * dim, tile, TILE, len, dim, scale, p, at + q * TILE);
                 if (correction != null) {
-                    correction.correct(h, queries, qBase + q * dim, from, len, p, q * tokens + from);
+                    correction.correct(h, queries, qBase + q * dim, from, len, p, at + q * TILE);
                 }
             }
         }
         for (int q = 0; q < n; q++) {
-            s.sums[q] = softmaxNumerators(p, q * tokens, tokens);
+            s.sums[q] = softmaxNumerators(p, q * TILE, stride, tokens);
         }
         for (int from = 0; from < tokens; from += TILE) {
             int len = Math.min(TILE, tokens - from);
             source.values(h, from, len, tile);
+            int at = (from / TILE) * stride;
             for (int q = 0; q < n; q++) {
-                kernels.accumulate(p, q * tokens + from, tile, len, dim, out, qBase + q * dim);
+                kernels.accumulate(p, at + q * TILE, tile, len, dim, out, qBase + q * dim);
             }
         }
         for (int q = 0; q < n; q++) {
@@ -182,17 +189,26 @@ public final class CacheAttention implements AutoCloseable {
         }
     }
 
-    /** Steps 3 and 4: replaces scores by {@code exp(s_t − m)} and returns their sum, both in token order. */
-    static float softmaxNumerators(float[] s, int offset, int n) {
+    /**
+     * Steps 3 and 4 for one query whose n scores lie in runs of {@link #TILE}, run j at
+     * {@code s[offset + j·stride]}: replaces them by {@code exp(s_t − m)} and returns their sum, both in token order.
+     */
+    static float softmaxNumerators(float[] s, int offset, int stride, int n) {
         float m = Float.NEGATIVE_INFINITY;
-        for (int t = 0; t < n; t++) {
-            m = Math.max(m, s[offset + t]);
+        for (int from = 0, at = offset; from < n; from += TILE, at += stride) {
+            int len = Math.min(TILE, n - from);
+            for (int i = 0; i < len; i++) {
+                m = Math.max(m, s[at + i]);
+            }
         }
         float l = 0f;
-        for (int t = 0; t < n; t++) {
-            float e = exp(s[offset + t] - m);
-            s[offset + t] = e;
-            l += e;
+        for (int from = 0, at = offset; from < n; from += TILE, at += stride) {
+            int len = Math.min(TILE, n - from);
+            for (int i = 0; i < len; i++) {
+                float e = exp(s[at + i] - m);
+                s[at + i] = e;
+                l += e;
+            }
         }
         return l;
     }
