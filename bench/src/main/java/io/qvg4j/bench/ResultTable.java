@@ -104,6 +104,9 @@ public final class ResultTable {
     }
 
     static String speedup(Measurement m, List<Measurement> rows) {
+        if (m.kernel().equals("attention")) {
+            return cacheSpeedup(m, rows);
+        }
         if (m.impl().equals("reference")) {
             return "";
         }
@@ -111,6 +114,20 @@ public final class ResultTable {
             if (r.impl().equals("reference") && r.kernel().equals(m.kernel()) && r.group().equals(m.group())
                     && r.threads() == m.threads()) {
                 return String.format(Locale.ROOT, "%.1fx", m.unitsPerSecond() / r.unitsPerSecond());
+            }
+        }
+        return "";
+    }
+
+    /** For a quantized-cache attention row: the time of the bf16-cache row of the same shape and threads over its own. */
+    private static String cacheSpeedup(Measurement m, List<Measurement> rows) {
+        if (!m.impl().endsWith(", quantized cache")) {
+            return "";
+        }
+        String bf16 = m.impl().replace(", quantized cache", ", bf16 cache");
+        for (Measurement r : rows) {
+            if (r.kernel().equals("attention") && r.impl().equals(bf16) && r.group().equals(m.group()) && r.threads() == m.threads()) {
+                return String.format(Locale.ROOT, "%.2fx vs bf16 cache", m.opsPerSecond() / r.opsPerSecond());
             }
         }
         return "";

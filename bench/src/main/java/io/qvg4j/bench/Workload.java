@@ -83,6 +83,11 @@ public record Workload(Limit limit, double unitsPerOp) {
         return new Workload(Limit.COPY, head.unitsPerOp() * TENSOR_HEADS);
     }
 
+    /** Attention of Q queries per head over T tokens (SPEC §12): one FMA per (query, token, d) for the scores, one for the accumulation. */
+    public static Workload attention(int heads, int queries, int tokens, int dim) {
+        return fma(2.0 * heads * queries * tokens * dim);
+    }
+
     public static int encodeHeads(String impl) {
         return impl.equals("reference") ? SCALAR_ENCODE_HEADS : TENSOR_HEADS;
     }

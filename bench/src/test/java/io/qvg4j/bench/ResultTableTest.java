@@ -82,4 +82,21 @@ class ResultTableTest {
         assertEquals("62.5 ms", ResultTable.time(0.0625));
         assertEquals("22.0 µs", ResultTable.time(22e-6));
     }
+
+    /** Attention counts 2·Q·T·D FMAs; a quantized-cache row shows the bf16-cache row's time over its own. */
+    @Test
+    void attentionRowComparesTheQuantizedCacheWithTheBf16Cache() {
+        Workload w = Workload.attention(1, 880, 7040, 128);
+        assertEquals(2.0 * 880 * 7040 * 128, w.unitsPerOp());
+        // 2 calls/s = 3.17 GFMA/s, 4.0 % of 80 GFMA/s on 2 threads; bf16 at 1.6 calls/s is 1.25x slower.
+        var quantized = new ResultTable.Measurement("attention", "q880-t7040", "Q=880 over 7040 tokens", "simd, quantized cache",
+                2, 2, Double.NaN, w);
+        var bf16 = new ResultTable.Measurement("attention", "q880-t7040", "Q=880 over 7040 tokens", "simd, bf16 cache",
+                2, 1.6, Double.NaN, w);
+        String table = ResultTable.format(List.of(bf16, quantized), LIMITS, null);
+        String[] lines = table.split("\n");
+        assertEquals(4, lines.length, table);
+        assertTrue(lines[3].contains("| 4.0 % of FMA peak |") && lines[3].contains("| 1.25x vs bf16 cache |"), table);
+        assertTrue(lines[2].contains("| 3.2 % of FMA peak |") && lines[2].replace(" ", "").endsWith("||"), table);
+    }
 }

@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Runs the JMH benchmarks (every kernel, reference and SIMD, plus the full LongCat encode and "
-                + "decode) with this machine's fp32 FMA peak and copy bandwidth measured in the same run, and prints "
+                + "decode, and attention over a quantized against a bf16 KV cache at chunk shapes) with this machine's fp32 FMA peak and copy bandwidth measured in the same run, and prints "
                 + "a table: kernel, impl, threads, throughput, fraction of limit, SIMD/scalar speedup.",
                 "The full run (2 forks x 5 iterations, all shapes) takes about half an hour on 2 cores.",
                 "Runs bench/target/benchmarks.jar of the qvg4j checkout (QVG_HOME); the qvg launcher builds it."})
@@ -24,6 +24,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--quick", description = "One fork, short iterations, the LongCat shape only, 2 threads: a few minutes.")
     boolean quick;
+
+    @Option(names = "--attention", description = "Only the machine limits and the cache attention benchmark "
+            + "(quantized against bf16 cache at chunk shapes).")
+    boolean attention;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write JMH's results as JSON to FILE.")
     Path json;
@@ -41,6 +45,9 @@ final class BenchCommand implements Callable<Integer> {
                 "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString()));
         if (quick) {
             command.add("--quick");
+        }
+        if (attention) {
+            command.add("--attention");
         }
         if (json != null) {
             command.addAll(List.of("--json", json.toString()));

@@ -79,6 +79,10 @@ class SimdAttentionTest {
                 for (SimdAttention simd : SimdWidths.attention()) {
                     float[] actual = new CacheAttention(simd).attend(cache.view(simd), q, queries);
                     assertBits(expected, actual, "attention " + simd + ", case " + c);
+                    // 3 threads over 2 heads: 2 query blocks per head, each task on its own reader of the view.
+                    try (CacheAttention threaded = new CacheAttention(simd, 3)) {
+                        assertBits(expected, threaded.attend(cache.view(simd), q, queries), "attention " + simd + ", 3 threads, case " + c);
+                    }
                 }
             }
         }

@@ -27,10 +27,10 @@ public record KeyNoise(int heads, int tokens, int dim, int blockSize, float[] st
         if (rotation == null) {
             return plain;
         }
-        float[] rotated = new float[dim];
         // q·k = (Rq)·(Rk) for the orthogonal R: the noise is uniform in R's coordinates, so the query's block
-        // norms are those of Rq.
+        // norms are those of Rq. The buffer is per call: attention calls this from several threads.
         return (head, queries, qOffset, from, n, scores, sOffset) -> {
+            float[] rotated = new float[dim];
             rotation.forward(queries, qOffset, rotated, 0);
             plain.correct(head, rotated, 0, from, n, scores, sOffset);
         };

@@ -21,7 +21,6 @@ public final class JensenCorrection implements ScoreCorrection {
     private final int dim;
     private final int blockSize;
     private final float[] steps;
-    private final float[] norms;
     private final float c;
 
     /**
@@ -39,7 +38,6 @@ public final class JensenCorrection implements ScoreCorrection {
         this.dim = dim;
         this.blockSize = blockSize;
         this.steps = steps;
-        this.norms = new float[dim / blockSize];
         this.c = coefficient(dim);
     }
 
@@ -98,6 +96,7 @@ public final class JensenCorrection implements ScoreCorrection {
                     + ") outside its " + heads + " heads of " + tokens + " tokens");
         }
         int blocks = dim / blockSize;
+        float[] norms = new float[blocks]; // per call: attention calls this from several threads
         blockNorms(queries, qOffset, dim, blockSize, norms);
         for (int i = 0; i < n; i++) {
             scores[sOffset + i] -= term(norms, blocks, steps, (head * tokens + from + i) * blocks, c);

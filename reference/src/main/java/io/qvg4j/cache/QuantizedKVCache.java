@@ -496,7 +496,7 @@ public final class QuantizedKVCache {
 
     /** As {@link #view()}, the rows dequantized with the given kernels' {@link AttentionKernels#dequantize} (same bits, other speed). */
     public TokenSource view(AttentionKernels kernels) {
-        return new View(liveFrames(), false, kernels, policy.config().stages());
+        return openView(liveFrames(), false, kernels, policy.config().stages());
     }
 
     /**
@@ -505,13 +505,13 @@ public final class QuantizedKVCache {
      */
     public TokenSource draftView(int stages, AttentionKernels kernels) {
         io.qvg4j.algorithm.Dequantization.requireDraftStages(policy.config(), stages);
-        return new View(liveFrames(), false, kernels, stages);
+        return openView(liveFrames(), false, kernels, stages);
     }
 
     /** As {@link #draftView}, every live span first decoded whole by {@link QvgCodec#decode(QuantizedSpan, int)}: its reference. */
     public TokenSource decodedDraftView(int stages) {
         io.qvg4j.algorithm.Dequantization.requireDraftStages(policy.config(), stages);
-        return new View(liveFrames(), true, ScalarAttention.INSTANCE, stages);
+        return openView(liveFrames(), true, ScalarAttention.INSTANCE, stages);
     }
 
     /**
@@ -519,7 +519,7 @@ public final class QuantizedKVCache {
      * read as bf16: the official read path, and the reference the direct read must match bit for bit.
      */
     public TokenSource decodedView() {
-        return new View(liveFrames(), true, ScalarAttention.INSTANCE, policy.config().stages());
+        return openView(liveFrames(), true, ScalarAttention.INSTANCE, policy.config().stages());
     }
 
     /** All live tokens of K or V as a dense {@code [1, H, tokens, D]} tensor (bf16 frames as stored, spans decoded). */
@@ -572,49 +572,77 @@ public final class QuantizedKVCache {
         return new JensenCorrection(heads, tokens, dim, g, steps);
     }
 
+    /** The decoded bf16 arrays of every span tensor with a live frame, by the cache's codec. */
+    /**
+     * A view of the live frames: per live token its frame and its row among the frame's live tokens; quantized
+     * frames read from their first {@code stages} stages, row by row or (decodeFirst) from their spans decoded whole.
+     */
+    private View openView(List<Frame> live, boolean decodeFirst, AttentionKernels kernels, int stages) {
+        int tokens = 0;
+        for (Frame f : live) {
+            tokens += f.rows.length;
+        }
+        Frame[] frameOf = new Frame[tokens];
+        int[] rowOf = new int[tokens];
+        int t = 0;
+        for (Frame f : live) {
+            for (int r = 0; r < f.rows.length; r++, t++) {
+                frameOf[t] = f;
+                rowOf[t] = r;
+            }
+        }
+        return new View(frameOf, rowOf, kernels, stages, decodeFirst ? decodeAll(live, stages) : null);
+    }
+
+    /** Every live span tensor decoded whole (its first {@code stages} stages); spans without codes from their centroids. */
+    private java.util.Map<Object, short[]> decodeAll(List<Frame> live, int stages) {
+        java.util.Map<Object, short[]> out = new java.util.IdentityHashMap<>();
+        for (Frame f : live) {
+            if (f.span == null) {
+                continue;
+            }
+            if (f.span.keys() == null) {
+                if (!out.containsKey(f.span.keyCentroids())) {
+                    out.put(f.span.keyCentroids(), f.span.keyCentroids().decode());
+                    out.put(f.span.valueCentroids(), f.span.valueCentroids().decode());
+                }
+            } else if (!out.containsKey(f.span.keys())) {
+                out.put(f.span.keys(), codec.decode(f.span.keys(), stages).bits());
+                out.put(f.span.values(), codec.decode(f.span.values(), stages).bits());
+            }
+        }
+        return out;
+    }
+
     private final class View implements TokenSource {
-        /** Per live token: its frame and its row among the frame's live tokens. */
         private final Frame[] frameOf;
         private final int[] rowOf;
-        /** Per span tensor: its row decoder (direct read) or its whole decoded bf16 array (decode first). */
+        private final AttentionKernels kernels;
+        private final int stages;
+        /** Per span tensor: its row decoder (direct read), or (decoded not null) its whole decoded bf16 array. */
         private final java.util.Map<QuantizedSpan, SpanRowDecoder> decoders = new java.util.IdentityHashMap<>();
         private final java.util.Map<Object, short[]> decoded;
-        private final float[] scratch = new float[dim];
+        /** Row-major key rows of one tile, transposed into the caller's tile afterwards. */
+        private float[] rows = new float[0];
 
-        View(List<Frame> live, boolean decodeFirst, AttentionKernels kernels, int stages) {
-            int tokens = 0;
-            for (Frame f : live) {
-                tokens += f.rows.length;
-            }
-            this.frameOf = new Frame[tokens];
-            this.rowOf = new int[tokens];
-            int t = 0;
-            for (Frame f : live) {
-                for (int r = 0; r < f.rows.length; r++, t++) {
-                    frameOf[t] = f;
-                    rowOf[t] = r;
+        View(Frame[] frameOf, int[] rowOf, AttentionKernels kernels, int stages, java.util.Map<Object, short[]> decoded) {
+            this.frameOf = frameOf;
+            this.rowOf = rowOf;
+            this.kernels = kernels;
+            this.stages = stages;
+            this.decoded = decoded;
+            for (Frame f : frameOf) {
+                if (decoded == null && f.span != null && f.span.keys() != null && !decoders.containsKey(f.span.keys())) {
+                    decoders.put(f.span.keys(), new SpanRowDecoder(f.span.keys(), kernels, stages));
+                    decoders.put(f.span.values(), new SpanRowDecoder(f.span.values(), kernels, stages));
                 }
             }
-            this.decoded = decodeFirst ? new java.util.IdentityHashMap<>() : null;
-            for (Frame f : live) {
-                if (f.span == null) {
-                    continue;
-                }
-                if (f.span.keys() == null) {
-                    if (decodeFirst && !decoded.containsKey(f.span.keyCentroids())) {
-                        decoded.put(f.span.keyCentroids(), f.span.keyCentroids().decode());
-                        decoded.put(f.span.valueCentroids(), f.span.valueCentroids().decode());
-                    }
-                } else if (!decoders.containsKey(f.span.keys()) && (decoded == null || !decoded.containsKey(f.span.keys()))) {
-                    for (QuantizedSpan s : new QuantizedSpan[]{f.span.keys(), f.span.values()}) {
-                        if (decodeFirst) {
-                            decoded.put(s, codec.decode(s, stages).bits());
-                        } else {
-                            decoders.put(s, new SpanRowDecoder(s, kernels, stages));
-                        }
-                    }
-                }
-            }
+        }
+
+        @Override
+        public TokenSource reader() {
+            // Decoders keep scratch: a new set; the decoded arrays are read only and shared.
+            return new View(frameOf, rowOf, kernels, stages, decoded);
         }
 
         @Override
@@ -632,59 +660,55 @@ public final class QuantizedKVCache {
             return frameOf.length;
         }
 
-        /** Token t of head h into {@code out[offset + d·stride]}. */
-        private void row(boolean values, int h, int t, float[] out, int offset, int stride) {
-            Frame f = frameOf[t];
-            int r = rowOf[t];
-            short[] src;
-            int at;
-            if (f.span == null) {
-                src = values ? f.values : f.keys;
-                at = (h * f.rows.length + r) * dim;
-            } else if (f.span.keys() == null) {
-                CentroidSpan c = values ? f.span.valueCentroids() : f.span.keyCentroids();
-                if (decoded == null) {
-                    c.row(h, f.spanRow + r, scratch, 0);
-                    for (int d = 0; d < dim; d++) {
-                        out[offset + d * stride] = scratch[d];
-                    }
-                    return;
-                }
-                src = decoded.get(c);
-                at = (h * c.tokens() + f.spanRow + r) * dim;
-            } else {
-                QuantizedSpan s = values ? f.span.values() : f.span.keys();
-                if (decoded == null) {
-                    if (stride == 1) {
-                        decoders.get(s).row(h, f.spanRow + r, out, offset);
+        /** Rows of tokens [from, from+n) of head h, row-major from {@code out[offset]}; one frame's run of rows at a time. */
+        private void rows(boolean values, int h, int from, int n, float[] out, int offset) {
+            for (int t = from; t < from + n; ) {
+                Frame f = frameOf[t];
+                int r = rowOf[t];
+                int run = Math.min(from + n - t, f.rows.length - r);
+                int at = offset + (t - from) * dim;
+                if (f.span == null) {
+                    Bf16.toFloats(values ? f.values : f.keys, (h * f.rows.length + r) * dim, out, at, run * dim);
+                } else if (f.span.keys() == null) {
+                    CentroidSpan c = values ? f.span.valueCentroids() : f.span.keyCentroids();
+                    if (decoded != null) {
+                        Bf16.toFloats(decoded.get(c), (h * c.tokens() + f.spanRow + r) * dim, out, at, run * dim);
                     } else {
-                        decoders.get(s).row(h, f.spanRow + r, scratch, 0);
-                        for (int d = 0; d < dim; d++) {
-                            out[offset + d * stride] = scratch[d];
+                        for (int i = 0; i < run; i++) {
+                            c.row(h, f.spanRow + r + i, out, at + i * dim);
                         }
                     }
-                    return;
+                } else {
+                    QuantizedSpan s = values ? f.span.values() : f.span.keys();
+                    if (decoded != null) {
+                        Bf16.toFloats(decoded.get(s), (h * s.tokens() + f.spanRow + r) * dim, out, at, run * dim);
+                    } else {
+                        SpanRowDecoder decoder = decoders.get(s);
+                        for (int i = 0; i < run; i++) {
+                            decoder.row(h, f.spanRow + r + i, out, at + i * dim);
+                        }
+                    }
                 }
-                src = decoded.get(s);
-                at = (h * s.tokens() + f.spanRow + r) * dim;
-            }
-            for (int d = 0; d < dim; d++) {
-                out[offset + d * stride] = Bf16.toFloat(src[at + d]);
+                t += run;
             }
         }
 
         @Override
         public void keys(int head, int from, int n, float[] out, int ld) {
-            for (int i = 0; i < n; i++) {
-                row(false, head, from + i, out, i, ld);
+            if (rows.length < n * dim) {
+                rows = new float[n * dim];
+            }
+            rows(false, head, from, n, rows, 0);
+            for (int d = 0; d < dim; d++) {
+                for (int i = 0; i < n; i++) {
+                    out[d * ld + i] = rows[i * dim + d];
+                }
             }
         }
 
         @Override
         public void values(int head, int from, int n, float[] out) {
-            for (int i = 0; i < n; i++) {
-                row(true, head, from + i, out, i * dim, 1);
-            }
+            rows(true, head, from, n, out, 0);
         }
     }
 }

@@ -3,7 +3,8 @@ package io.qvg4j.cache;
 /**
  * A change of attention scores before the softmax, applied by {@link CacheAttention} to each tile of scores
  * right after the kernel computed them. Runs in plain Java beside every {@link AttentionKernels}, so it cannot
- * make two kernels disagree.
+ * make two kernels disagree. It is called from every thread of a {@link CacheAttention} at once, so it keeps no
+ * scratch between calls.
  */
 public interface ScoreCorrection {
 

@@ -6,7 +6,7 @@ import io.qvg4j.tensor.KvTensor;
 
 /**
  * The keys and values attention reads, token by token in stream order, as floats holding bf16 values.
- * A source may keep scratch buffers: use one from one thread at a time.
+ * A source may keep scratch buffers: use one from one thread at a time, and {@link #reader()} for another.
  */
 public interface TokenSource {
 
@@ -22,6 +22,9 @@ public interface TokenSource {
     /** Values of tokens [from, from+n) of a head, row-major: channel d of token from+i at {@code out[i·dim + d]}. */
     void values(int head, int from, int n, float[] out);
 
+    /** A reader of the same tokens with scratch of its own, for use on another thread. */
+    TokenSource reader();
+
     /** A dense bf16 K and V pair of batch 1, e.g. the unquantized stream. */
     static TokenSource of(KvTensor keys, KvTensor values) {
         if (keys.batch() != 1 || values.batch() != 1 || keys.heads() != values.heads() || keys.tokens() != values.tokens()
@@ -30,6 +33,11 @@ public interface TokenSource {
                     + " must have the same shape with batch 1");
         }
         return new TokenSource() {
+            @Override
+            public TokenSource reader() {
+                return this;
+            }
+
             @Override
             public int heads() {
                 return keys.heads();

@@ -132,4 +132,39 @@ class CacheAttentionTest {
             }
         }
     }
+
+    /**
+     * More queries than one block holds, over 1 to 4 threads, with and without the Jensen correction: the same
+     * bytes every time, and each query's output is that of attending it alone (blocks do not interact).
+     */
+    @Test
+    void sameBytesForEveryThreadCountAndQueryBlock() {
+        int count = CacheAttention.MAX_QUERY_BLOCK + 88;
+        Run r = run(11, 64, CONFIGS[1], 25, count);
+        TokenSource src = r.cache().view();
+        int block = CacheAttention.queryBlock(count, src.tokens(), 1);
+        assertEquals(2, (count + block - 1) / block, "two query blocks");
+        JensenCorrection jc = r.cache().jensenCorrection();
+        float[] one = ATTENTION.attend(src, r.queries(), count);
+        float[] oneCorrected = ATTENTION.attend(src, r.queries(), count, jc);
+        // Up to 4 threads over 2 heads: 2 blocks per head either way, so the same tasks; 5 threads make 3 blocks.
+        for (int threads = 2; threads <= 5; threads++) {
+            try (CacheAttention a = new CacheAttention(ScalarAttention.INSTANCE, threads)) {
+                assertBits(one, a.attend(src, r.queries(), count), threads + " threads");
+                assertBits(oneCorrected, a.attend(src, r.queries(), count, jc), threads + " threads, corrected");
+            }
+        }
+        int dim = 64;
+        for (int q : new int[] {0, block - 1, block, count - 1}) {
+            for (int h = 0; h < H; h++) {
+                float[] alone = new float[H * dim];
+                for (int g = 0; g < H; g++) {
+                    System.arraycopy(r.queries(), (g * count + q) * dim, alone, g * dim, dim);
+                }
+                float[] out = ATTENTION.attend(src, alone, 1);
+                float[] part = java.util.Arrays.copyOfRange(one, (h * count + q) * dim, (h * count + q + 1) * dim);
+                assertBits(java.util.Arrays.copyOfRange(out, h * dim, (h + 1) * dim), part, "head " + h + " query " + q + " alone");
+            }
+        }
+    }
 }
