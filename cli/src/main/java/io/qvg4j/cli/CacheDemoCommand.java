@@ -181,7 +181,7 @@ public final class CacheDemoCommand implements Callable<Integer> {
                     m.warmTableBytes() > 0 ? " + warm-start tables " + mib(m.warmTableBytes()) : "");
 
             int q = Math.min(queries, cache.view().tokens());
-            float[] qs = newestKeys(exact.view(), q);
+            float[] qs = exact.view().newestKeys(q);
             int threads = impl.threads();
             try (CacheAttention attn = new CacheAttention(kernels, threads)) {
                 TokenSource view = cache.view(kernels);
@@ -333,21 +333,6 @@ public final class CacheDemoCommand implements Callable<Integer> {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    /** K rows of the newest q live tokens of every head, {@code [H, q, D]}. */
-    private static float[] newestKeys(TokenSource src, int q) {
-        int dim = src.dim();
-        float[] out = new float[src.heads() * q * dim];
-        float[] kT = new float[dim * q];
-        for (int h = 0; h < src.heads(); h++) {
-            src.keys(h, src.tokens() - q, q, kT, q);
-            for (int i = 0; i < q; i++) {
-                for (int d = 0; d < dim; d++) {
-                    out[(h * q + i) * dim + d] = kT[d * q + i];
-                }
-            }
-        }
-        return out;
-    }
 
     /** The sample cut into frames of {@code [H, frameTokens, D]}. */
     private short[][] frames(KvTensor x, int count) {

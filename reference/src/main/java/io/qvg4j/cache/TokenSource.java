@@ -22,6 +22,25 @@ public interface TokenSource {
     /** Values of tokens [from, from+n) of a head, row-major: channel d of token from+i at {@code out[i·dim + d]}. */
     void values(int head, int from, int n, float[] out);
 
+    /**
+     * The K rows of the newest {@code q} tokens of every head, {@code [H, q, D]} row-major: the queries of SPEC §14.4
+     * where a sample holds no Q.
+     */
+    default float[] newestKeys(int q) {
+        int dim = dim();
+        float[] out = new float[heads() * q * dim];
+        float[] kT = new float[dim * q];
+        for (int h = 0; h < heads(); h++) {
+            keys(h, tokens() - q, q, kT, q);
+            for (int i = 0; i < q; i++) {
+                for (int d = 0; d < dim; d++) {
+                    out[(h * q + i) * dim + d] = kT[d * q + i];
+                }
+            }
+        }
+        return out;
+    }
+
     /** A reader of the same tokens with scratch of its own, for use on another thread. */
     TokenSource reader();
 

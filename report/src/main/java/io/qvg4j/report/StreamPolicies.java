@@ -112,7 +112,7 @@ public final class StreamPolicies {
                 at[i] = f + 1;
                 TokenSource exactView = exact.view(kernels);
                 int q = Math.min(s.queries(), exactView.tokens());
-                float[] queries = newestKeys(exactView, q);
+                float[] queries = exactView.newestKeys(q);
                 float[] full = attention.attend(exactView, queries, q);
                 record(exact.memory(), 0, bytes, live, error, i, 0);
                 for (int p = 0; p < caches.size(); p++) {
@@ -137,7 +137,7 @@ public final class StreamPolicies {
         }
         TokenSource exactView = onePass.view(kernels);
         int q = Math.min(s.queries(), exactView.tokens());
-        float[] queries = newestKeys(exactView, q);
+        float[] queries = exactView.newestKeys(q);
         float[] full = attention.attend(exactView, queries, q);
         float[][] ownFrame = new float[perPass][];
         for (int f = 0; f < perPass; f++) {
@@ -232,21 +232,6 @@ public final class StreamPolicies {
         return Math.sqrt(num / den);
     }
 
-    /** K rows of the newest q tokens of every head, {@code [H, q, D]}. */
-    static float[] newestKeys(TokenSource src, int q) {
-        int dim = src.dim();
-        float[] out = new float[src.heads() * q * dim];
-        float[] kT = new float[dim * q];
-        for (int h = 0; h < src.heads(); h++) {
-            src.keys(h, src.tokens() - q, q, kT, q);
-            for (int i = 0; i < q; i++) {
-                for (int d = 0; d < dim; d++) {
-                    out[(h * q + i) * dim + d] = kT[d * q + i];
-                }
-            }
-        }
-        return out;
-    }
 
     /** The pair cut into frames of {@code [H, frameTokens, D]}. */
     static short[][] frames(KvTensor x, int count, int ft) {
