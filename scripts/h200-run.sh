@@ -54,7 +54,7 @@ device() {
   "${java[@]}" -Dqvg4j.device="${DEVICE:-0}" -Dqvg4j.require=opencl ${EXAMPLES:+-Dqvg4j.examples="$EXAMPLES"} \
     -cp "$dir/gpu-tests:$dir/property-tests:$dir/lib/*" io.qvg4j.properties.DeviceTestMain \
     io.qvg4j.gpu.OpenClKernelsTest io.qvg4j.gpu.OpenClCodecTest io.qvg4j.gpu.OpenClGoldenTest \
-    io.qvg4j.gpu.OpenClCorpusTest io.qvg4j.gpu.ClRuntimeTest io.qvg4j.gpu.OpenClRelatedOptionsTest \
+    io.qvg4j.gpu.OpenClCorpusTest io.qvg4j.gpu.ClRuntimeTest io.qvg4j.gpu.OpenClRelatedOptionsTest io.qvg4j.gpu.OpenClFilteredAssignTest \
     io.qvg4j.properties.OpenClPropertiesTest || status=1
   echo "== timings"
   "${java[@]}" -Xmx32g -cp "$dir/qvg.jar" io.qvg4j.gpu.GpuBenchmark --device "${DEVICE:-0}" ${BENCH_ARGS:-} || status=1

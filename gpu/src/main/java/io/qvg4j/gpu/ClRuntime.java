@@ -53,6 +53,12 @@ final class ClRuntime implements AutoCloseable {
     private final cl_context context;
     private final cl_command_queue queue;
     private final cl_program program;
+    /**
+     * Whether the program was built with {@code QVG_MMA}: the assignment filter's bf16 products on the
+     * tensor cores of an NVIDIA device (PTX {@code mma.sync}, compute capability 8.0 and later). Tried on
+     * every NVIDIA platform; where that build fails the program is built without it.
+     */
+    final boolean tensorCores;
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final List<cl_event> kernelEvents = new ArrayList<>();
     private final List<String> kernelNames = new ArrayList<>();
@@ -70,22 +76,37 @@ final class ClRuntime implements AutoCloseable {
             properties.addProperty(CL_QUEUE_PROPERTIES, CL_QUEUE_PROFILING_ENABLE);
             queue = clCreateCommandQueueWithProperties(context, handle.device(), properties, null);
             List<String> sources = new ArrayList<>(List.of(resource("numeric.cl"), resource("qvg.cl"),
-                    resource("roofline.cl")));
+                    resource("filter.cl"), resource("roofline.cl")));
             if (info.fp64()) {
                 sources.add(resource("update.cl"));
             }
-            program = clCreateProgramWithSource(context, sources.size(), sources.toArray(String[]::new), null, null);
-            try {
-                clBuildProgram(program, 0, null, BUILD_OPTIONS, null, null);
-            } catch (CLException e) {
-                throw new IllegalStateException("OpenCL build failed on " + info.name() + ":\n" + buildLog(handle), e);
+            String[] text = sources.toArray(String[]::new);
+            cl_program built = null;
+            if (info.platform().contains("NVIDIA")) {
+                built = clCreateProgramWithSource(context, text.length, text, null, null);
+                try {
+                    clBuildProgram(built, 0, null, BUILD_OPTIONS + " -DQVG_MMA", null, null);
+                } catch (CLException e) {
+                    clReleaseProgram(built);
+                    built = null;
+                }
             }
+            tensorCores = built != null;
+            if (built == null) {
+                built = clCreateProgramWithSource(context, text.length, text, null, null);
+                try {
+                    clBuildProgram(built, 0, null, BUILD_OPTIONS, null, null);
+                } catch (CLException e) {
+                    throw new IllegalStateException("OpenCL build failed on " + info.name() + ":\n" + buildLog(built, handle), e);
+                }
+            }
+            program = built;
         } catch (CLException e) {
             throw new IllegalStateException("OpenCL device " + deviceIndex + " (" + info.name() + "): " + e.getMessage(), e);
         }
     }
 
-    private String buildLog(OpenCl.Handle handle) {
+    private static String buildLog(cl_program program, OpenCl.Handle handle) {
         long[] size = new long[1];
         clGetProgramBuildInfo(program, handle.device(), CL_PROGRAM_BUILD_LOG, 0, null, size);
         byte[] log = new byte[(int) size[0]];

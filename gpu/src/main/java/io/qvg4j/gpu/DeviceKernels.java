@@ -56,10 +56,80 @@ final class DeviceKernels {
     private static final long[] LINE3 = {64, 1, 1};
     private static final long[] ONE = {1};
 
+    /** Sub-groups of 32 per work-group of the filtered assignment (FW of filter.cl), 16 tokens each. */
+    static final int FILTER_WARPS = 4;
+    /** The filtered assignment's limits (KMAX and 16·FKS of filter.cl); beyond them the plain kernel runs. */
+    static final int FILTER_MAX_CENTROIDS = 256;
+    static final int FILTER_MAX_DIM = 128;
+    /** Words (bf16 pairs) per packed centroid row of the filter, FD / 2 + 4 (XW of filter.cl). */
+    private static final int FILTER_ROW_WORDS = FILTER_MAX_DIM / 2 + 4;
+    /** Candidates kept per token (RCAP of filter.cl) and work-items per token of assign_exact (XSLOTS). */
+    private static final int FILTER_CANDIDATES = 8;
+    private static final int FILTER_SLOTS = 2;
+    /** Tokens per work-group of assign_exact (XT of filter.cl). */
+    private static final int FILTER_EXACT_TOKENS = 32;
+
+    /** Which assignment kernel runs; every choice gives the reference's ids (SPEC §3.2). */
+    enum Assignment {
+        /** The filter where the device has tensor cores ({@link ClRuntime#tensorCores}), else the plain kernel. */
+        AUTO,
+        /** {@code assign}: every pair scored, register-tiled. */
+        PLAIN,
+        /**
+         * {@code assign_filtered} (filter.cl): exact scores only where a bound from a bf16 product does not rule a
+         * centroid out; without tensor cores the product is summed by each work-item, which tests the filter.
+         */
+        FILTERED
+    }
+
     private final ClRuntime cl;
+    private final Assignment assignment;
+    /** The filtered assignment's two counters (filter.cl): tokens on the full scan, candidates scored exactly. */
+    private cl_mem filterStats;
+    /** Scratch of the filtered assignment: the bf16 centroid rows (XW words each) and a flag per row; kept between launches. */
+    private cl_mem packed;
+    private cl_mem packedLow;
+    private long packedBytes;
+    /** Per token the filter's candidate count (255: the full scan) and up to FILTER_CANDIDATES ids; kept between launches. */
+    private cl_mem candidateCounts;
+    private cl_mem candidateIds;
+    private long candidateRows;
 
     DeviceKernels(ClRuntime cl) {
+        this(cl, Assignment.AUTO);
+    }
+
+    DeviceKernels(ClRuntime cl, Assignment assignment) {
         this.cl = cl;
+        this.assignment = assignment;
+    }
+
+    /** Releases the device memory these kernels keep between launches. */
+    void close() {
+        ClRuntime.release(filterStats, packed, packedLow, candidateCounts, candidateIds);
+        filterStats = packed = packedLow = candidateCounts = candidateIds = null;
+        packedBytes = 0;
+        candidateRows = 0;
+    }
+
+    /** What the filtered assignment did since the last call: tokens scanned in full, candidates scored exactly. */
+    long[] takeFilterStats() {
+        int[] v = {0, 0};
+        if (filterStats != null) {
+            cl.read(filterStats, 0, Pointer.to(v), 2L * Sizeof.cl_int);
+            cl.write(filterStats, Pointer.to(new int[]{0, 0}), 2L * Sizeof.cl_int);
+        }
+        return new long[]{v[0], v[1]};
+    }
+
+    /** The kernel {@link #assign} runs for this shape. */
+    String assignKernel(int dim, int kc) {
+        boolean filter = switch (assignment) {
+            case AUTO -> cl.tensorCores;
+            case PLAIN -> false;
+            case FILTERED -> true;
+        };
+        return filter && dim <= FILTER_MAX_DIM && kc <= FILTER_MAX_CENTROIDS ? "assign_filtered" : "assign";
     }
 
     private static long[] size(long... s) {
@@ -83,6 +153,34 @@ final class DeviceKernels {
     }
 
     void assign(cl_mem x, int heads, int tokens, int dim, cl_mem c, cl_mem norms, int kc, cl_mem ids) {
+        if (assignKernel(dim, kc).equals("assign_filtered")) {
+            int group = FILTER_WARPS * 32;
+            long tiles = (tokens + 16L * FILTER_WARPS - 1) / (16L * FILTER_WARPS);
+            if (filterStats == null) {
+                filterStats = cl.upload(new int[]{0, 0});
+            }
+            long words = (long) heads * kc * FILTER_ROW_WORDS;
+            if (packedBytes < words * Sizeof.cl_uint) {
+                ClRuntime.release(packed, packedLow);
+                packedBytes = words * Sizeof.cl_uint;
+                packed = cl.buffer(packedBytes);
+                packedLow = cl.buffer((long) heads * kc * Sizeof.cl_uint);
+            }
+            cl.launch("pack_centroids", size(kc, heads), LINE2, c, dim, kc, packed, packedLow);
+            long rows = (long) heads * tokens;
+            if (candidateRows < rows) {
+                ClRuntime.release(candidateCounts, candidateIds);
+                candidateRows = rows;
+                candidateCounts = cl.buffer(rows);
+                candidateIds = cl.buffer(rows * FILTER_CANDIDATES);
+            }
+            cl.launch("assign_filtered", size(tiles * group, heads), size(group, 1), x, tokens, dim, packed, packedLow, norms,
+                    kc, candidateCounts, candidateIds, filterStats);
+            long exactTiles = (tokens + FILTER_EXACT_TOKENS - 1) / FILTER_EXACT_TOKENS;
+            cl.launch("assign_exact", size(exactTiles * FILTER_EXACT_TOKENS * FILTER_SLOTS, heads),
+                    size(FILTER_EXACT_TOKENS * FILTER_SLOTS, 1), x, tokens, dim, c, norms, kc, candidateCounts, candidateIds, ids);
+            return;
+        }
         int group = ASSIGN_SIDE * ASSIGN_SIDE;
         long tiles = (tokens + 8L * ASSIGN_SIDE - 1) / (8L * ASSIGN_SIDE);
         cl.launch("assign", size(tiles * group, heads), size(group, 1), x, tokens, dim, c, norms, kc, ids);

@@ -22,7 +22,7 @@ import java.util.stream.IntStream;
  * transfers apart). With {@code --check} it also compares the device's bytes with the reference
  * codec's on all host threads.
  * <pre>java --enable-native-access=ALL-UNNAMED -cp qvg.jar io.qvg4j.gpu.GpuBenchmark [--device N]
- *     [--heads 32] [--tokens 29640] [--dim 128] [--warmup 2] [--reps 7] [--check]</pre>
+ *     [--heads 32] [--tokens 29640] [--dim 128] [--warmup 2] [--reps 7] [--check] [--assign auto|plain|filtered]</pre>
  */
 public final class GpuBenchmark {
     private GpuBenchmark() {}
@@ -38,6 +38,7 @@ public final class GpuBenchmark {
         int warmup = 2;
         int reps = 7;
         boolean check = false;
+        DeviceKernels.Assignment assignment = DeviceKernels.Assignment.AUTO;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--device" -> device = Integer.parseInt(args[++i]);
@@ -47,13 +48,16 @@ public final class GpuBenchmark {
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--check" -> check = true;
+                case "--assign" -> assignment = DeviceKernels.Assignment.valueOf(args[++i].toUpperCase(java.util.Locale.ROOT));
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         KvTensor x = clustered(1, heads, tokens, dim);
-        try (OpenClCodec gpu = OpenClCodec.open(1, device)) {
+        try (OpenClCodec gpu = OpenClCodec.open(1, device, assignment)) {
             OpenCl.DeviceInfo d = gpu.device();
             System.out.printf("device %d: %s (%s, %s)%n", d.index(), d.name(), d.version(), d.driver());
+            System.out.printf("assignment kernel: %s (--assign %s)%n", gpu.assignKernel(dim, QuantConfig.DEFAULT.centroids()),
+                    assignment.name().toLowerCase(java.util.Locale.ROOT));
             System.out.printf("tensor %s bf16, synthetic clustered data (seed 1); %d warm-up + %d timed runs, medians%n",
                     x.shapeString(), warmup, reps);
             DeviceKernels.Roofline roof = gpu.roofline();
@@ -73,11 +77,14 @@ public final class GpuBenchmark {
         Profile lastEncode = null;
         Profile lastDecode = null;
         QuantizedSpan span = null;
+        gpu.takeFilterStats();
+        long assignments = 0;
         for (int i = 0; i < warmup + reps; i++) {
             long t0 = System.nanoTime();
             span = gpu.encode(x, config, init);
             long t1 = System.nanoTime();
             Profile pe = gpu.lastProfile();
+            assignments += (long) Arrays.stream(span.iterations()).sum() * x.headCount() * x.tokens();
             gpu.decode(span);
             long t2 = System.nanoTime();
             Profile pd = gpu.lastProfile();
@@ -101,6 +108,11 @@ public final class GpuBenchmark {
         StringBuilder dper = new StringBuilder("  decode kernels (last run, ms):");
         lastDecode.perKernelNanos().forEach((name, ns) -> dper.append(String.format(" %s %.2f", name, ns / 1e6)));
         System.out.println(dper);
+        long[] filter = gpu.takeFilterStats();
+        if (filter[0] + filter[1] > 0) {
+            System.out.printf("  filter (all runs): %.3f %% of the token assignments on the full scan, the others %.3f candidates "
+                    + "scored exactly on average%n", 100.0 * filter[0] / assignments, (double) filter[1] / (assignments - filter[0]));
+        }
         roofline(x, config, span, lastEncode, lastDecode, roof);
         if (check) {
             checkAgainstReference(gpu, x, config, init, span);
@@ -121,9 +133,13 @@ public final class GpuBenchmark {
         long packed = span.packed().length;
         long scales = span.scales().length + (span.zeros() == null ? 0 : span.zeros().length);
         System.out.println("  roofline (last run; FMA peak and copy bandwidth above):");
-        double assign = encode.perKernelNanos().getOrDefault("assign", 0L) / 1e9;
-        System.out.printf("    assign      %6.1f G FMA   %7.3f ms  %8.1f G FMA/s  %5.1f %% of the FMA peak%n",
-                fmas / 1e9, assign * 1e3, fmas / assign / 1e9, 100 * fmas / assign / roof.fmaPerSecond());
+        // The filtered assignment (three kernels) does fewer FMAs; its line gives the plain scan's FMAs per second of it.
+        boolean filtered = encode.perKernelNanos().containsKey("assign_filtered");
+        double assign = (encode.perKernelNanos().getOrDefault("assign", 0L) + encode.perKernelNanos().getOrDefault("pack_centroids", 0L)
+                + encode.perKernelNanos().getOrDefault("assign_filtered", 0L) + encode.perKernelNanos().getOrDefault("assign_exact", 0L)) / 1e9;
+        System.out.printf("    %-12s %6.1f G FMA   %7.3f ms  %8.1f G FMA/s  %5.1f %% of the FMA peak%s%n", "assign",
+                fmas / 1e9, assign * 1e3, fmas / assign / 1e9, 100 * fmas / assign / roof.fmaPerSecond(),
+                filtered ? " (filtered: pack_centroids + assign_filtered + assign_exact, counted as the plain scan's FMAs)" : "");
         bandwidth("widen_bf16", encode, n * 6, roof);
         bandwidth("update", encode, n * 4 + rows * 4, roof);
         bandwidth("subtract", encode, n * 8 + rows, roof);

@@ -26,9 +26,9 @@ public final class OpenClCodec implements QvgCodec {
     private final CpuCodec host;
     private Profile lastProfile = Profile.NONE;
 
-    private OpenClCodec(int threads, int device) {
+    private OpenClCodec(int threads, int device, DeviceKernels.Assignment assignment) {
         this.cl = new ClRuntime(device);
-        this.k = new DeviceKernels(cl);
+        this.k = new DeviceKernels(cl, assignment);
         this.host = new CpuCodec(ScalarKernels.INSTANCE, threads);
     }
 
@@ -38,7 +38,22 @@ public final class OpenClCodec implements QvgCodec {
      * or no such device.
      */
     public static OpenClCodec open(int threads, int device) {
-        return new OpenClCodec(threads, device);
+        return new OpenClCodec(threads, device, DeviceKernels.Assignment.AUTO);
+    }
+
+    /** As {@link #open(int, int)}, with the assignment kernel chosen (every choice gives the same ids). */
+    static OpenClCodec open(int threads, int device, DeviceKernels.Assignment assignment) {
+        return new OpenClCodec(threads, device, assignment);
+    }
+
+    /** The filtered assignment's counters since the last call: tokens scanned in full, candidates scored exactly. */
+    synchronized long[] takeFilterStats() {
+        return k.takeFilterStats();
+    }
+
+    /** The assignment kernel an encode of this shape runs. */
+    String assignKernel(int dim, int kc) {
+        return k.assignKernel(dim, kc);
     }
 
     @Override
@@ -316,6 +331,7 @@ public final class OpenClCodec implements QvgCodec {
     @Override
     public synchronized void close() {
         host.close();
+        k.close();
         cl.close();
     }
 }

@@ -20,13 +20,27 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
     private final DeviceKernels k;
 
     public OpenClKernels(int device) {
+        this(device, DeviceKernels.Assignment.AUTO);
+    }
+
+    OpenClKernels(int device, DeviceKernels.Assignment assignment) {
         this.cl = new ClRuntime(device);
-        this.k = new DeviceKernels(cl);
+        this.k = new DeviceKernels(cl, assignment);
     }
 
     @Override
     public String name() {
         return "opencl";
+    }
+
+    /** The assignment kernel {@link #assign} runs for this shape. */
+    String assignKernel(int dim, int kc) {
+        return k.assignKernel(dim, kc);
+    }
+
+    /** The filtered assignment's counters since the last call: tokens scanned in full, candidates scored exactly. */
+    synchronized long[] takeFilterStats() {
+        return k.takeFilterStats();
     }
 
     @Override
@@ -149,6 +163,7 @@ public final class OpenClKernels implements QvgKernels, AutoCloseable {
 
     @Override
     public synchronized void close() {
+        k.close();
         cl.close();
     }
 }
