@@ -590,22 +590,18 @@ void quantize(__global const float* r, int subtract, int tokens, int kc, __globa
 }
 
 // Dequantization (SPEC §7), fused: the residual (code - m)*s or code*s + z in fp32, plus the centroid of
-// stage 1, 2, ... in that order in fp32, one bf16 rounding. One run of 8 channels of a token: the
-// token's centroid rows are found once per stage, and rows of a multiple of 8 channels read the
+// stage 1, 2, ... in that order in fp32, one bf16 rounding. A work-item decodes DQ runs of 8 channels of
+// one token: each stage's id is read once for all its runs, and rows of a multiple of 8 channels read the
 // centroids and write the result as 16-byte vectors.
 // ids [stages][heads*tokens], centroids [stages][heads*kc*dim] bf16.
-inline void dequantize8(__global const uchar* packed, __global const uchar* scales,
-                        __global const uchar* zeros, __global const uchar* ids,
-                        __global const ushort* centroids, int heads, int tokens, int dim, int g, int bits,
-                        int asym, int bf16_scales, int kc, int stages, __global ushort* out, int i0, int n, int bh) {
-    long row = (long) bh * tokens + n;
-    long rows = (long) heads * tokens;
+
+// The residual of the run of 8 channels from i0 (fewer at the row's end).
+inline void residual8(__global const uchar* packed, __global const uchar* scales, __global const uchar* zeros,
+                      long row, int dim, int g, int bits, int asym, int bf16_scales, int i0, float acc[8]) {
     int count = min(8, dim - i0);
-    int wide = (dim & 7) == 0;
     // Code i of the row's MSB-first bit stream.
     __global const uchar* p = packed + row * (dim * bits / 8);
-    float acc[8];
-    if (wide && (g & 7) == 0 && (8 % bits) == 0) {
+    if ((dim & 7) == 0 && (g & 7) == 0 && (8 % bits) == 0) {
         // The 8 codes fill `bits` whole bytes and share one block: one scale, one word of codes.
         __global const uchar* pb = p + i0 * bits / 8;
         ulong w = 0;
@@ -636,32 +632,6 @@ inline void dequantize8(__global const uchar* packed, __global const uchar* scal
             }
         }
     }
-    for (int t = 0; t < stages; t++) {
-        int k = ids[t * rows + row];
-        __global const ushort* cr = centroids + (((long) t * heads + bh) * kc + k) * dim + i0;
-        if (wide) {
-            ushort8 cv = *(__global const ushort8*) cr;
-            acc[0] += bf16_value(cv.s0); acc[1] += bf16_value(cv.s1);
-            acc[2] += bf16_value(cv.s2); acc[3] += bf16_value(cv.s3);
-            acc[4] += bf16_value(cv.s4); acc[5] += bf16_value(cv.s5);
-            acc[6] += bf16_value(cv.s6); acc[7] += bf16_value(cv.s7);
-        } else {
-            #pragma unroll
-            for (int j = 0; j < 8; j++) {
-                if (j < count) acc[j] += bf16_value(cr[j]);
-            }
-        }
-    }
-    __global ushort* o = out + row * dim + i0;
-    if (wide) {
-        *(__global ushort8*) o = (ushort8) (bf16_bits(acc[0]), bf16_bits(acc[1]), bf16_bits(acc[2]), bf16_bits(acc[3]),
-                                            bf16_bits(acc[4]), bf16_bits(acc[5]), bf16_bits(acc[6]), bf16_bits(acc[7]));
-    } else {
-        #pragma unroll
-        for (int j = 0; j < 8; j++) {
-            if (j < count) o[j] = bf16_bits(acc[j]);
-        }
-    }
 }
 
 // Work-item (channel group, token, head) decodes DQ consecutive runs of 8 channels (DQ a build option):
@@ -673,12 +643,53 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
     int n = get_global_id(1);
     int bh = get_global_id(2);
     if (n >= tokens) return;
+    long row = (long) bh * tokens + n;
+    long rows = (long) heads * tokens;
+    int wide = (dim & 7) == 0;
+    int first = get_global_id(0) * DQ * 8;
+    float acc[DQ][8];
     #pragma unroll
     for (int h = 0; h < DQ; h++) {
-        int i0 = (get_global_id(0) * DQ + h) * 8;
+        if (first + h * 8 < dim) {
+            residual8(packed, scales, zeros, row, dim, g, bits, asym, bf16_scales, first + h * 8, acc[h]);
+        }
+    }
+    for (int t = 0; t < stages; t++) {
+        int k = ids[t * rows + row];
+        __global const ushort* cr = centroids + (((long) t * heads + bh) * kc + k) * dim;
+        #pragma unroll
+        for (int h = 0; h < DQ; h++) {
+            int i0 = first + h * 8;
+            if (i0 < dim) {
+                if (wide) {
+                    ushort8 cv = *(__global const ushort8*) (cr + i0);
+                    acc[h][0] += bf16_value(cv.s0); acc[h][1] += bf16_value(cv.s1);
+                    acc[h][2] += bf16_value(cv.s2); acc[h][3] += bf16_value(cv.s3);
+                    acc[h][4] += bf16_value(cv.s4); acc[h][5] += bf16_value(cv.s5);
+                    acc[h][6] += bf16_value(cv.s6); acc[h][7] += bf16_value(cv.s7);
+                } else {
+                    #pragma unroll
+                    for (int j = 0; j < 8; j++) {
+                        if (j < dim - i0) acc[h][j] += bf16_value(cr[i0 + j]);
+                    }
+                }
+            }
+        }
+    }
+    #pragma unroll
+    for (int h = 0; h < DQ; h++) {
+        int i0 = first + h * 8;
         if (i0 < dim) {
-            dequantize8(packed, scales, zeros, ids, centroids, heads, tokens, dim, g, bits, asym, bf16_scales, kc,
-                        stages, out, i0, n, bh);
+            __global ushort* o = out + row * dim + i0;
+            if (wide) {
+                *(__global ushort8*) o = (ushort8) (bf16_bits(acc[h][0]), bf16_bits(acc[h][1]), bf16_bits(acc[h][2]),
+                        bf16_bits(acc[h][3]), bf16_bits(acc[h][4]), bf16_bits(acc[h][5]), bf16_bits(acc[h][6]), bf16_bits(acc[h][7]));
+            } else {
+                #pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    if (j < dim - i0) o[j] = bf16_bits(acc[h][j]);
+                }
+            }
         }
     }
 }
