@@ -87,15 +87,25 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
         IntVector shifts = IntVector.fromArray(is(), layout.shifts(lanes()), 0);
         IntVector wordOfLane = IntVector.fromArray(is(), layout.wordOfLane(lanes()), 0);
         float[] lo = new float[1];
-        for (int n = 0; n < tokens; n++) {
-            int at = packedOffset + n * rowBytes;
-            for (int j = 0; j < blocks; j++) {
-                int block = n * blocks + j;
-                int x0 = n * dim + j * g;
-                float s = storeBlockScale(residual, x0, g, config, scales, scaleOffset + block * scaleBytes,
+        // Scales first, a tile of rows at a time, then the tile's codes: the scalar chain of one block's
+        // scale (max, division, FP8 rounding, reciprocal) then overlaps with the next blocks' instead of
+        // stalling each block's codes; the tile (16 rows) stays in the L1 cache between the two passes.
+        float[] reciprocal = new float[TILE_ROWS * blocks];
+        float[] zero = new float[TILE_ROWS * blocks];
+        for (int tile = 0; tile < tokens; tile += TILE_ROWS) {
+            int rows = Math.min(TILE_ROWS, tokens - tile);
+            for (int b = 0; b < rows * blocks; b++) {
+                int block = tile * blocks + b;
+                float s = storeBlockScale(residual, block * g, g, config, scales, scaleOffset + block * scaleBytes,
                         zeros, zeroOffset + block * scaleBytes, lo);
-                float z = lo[0];
-                float r = 1.0f / s;
+                reciprocal[b] = 1.0f / s;
+                zero[b] = lo[0];
+            }
+            int at = packedOffset + tile * rowBytes;
+            for (int b = 0; b < rows * blocks; b++) {
+                int x0 = (tile * blocks + b) * g;
+                float r = reciprocal[b];
+                float z = zero[b];
                 for (int i = 0; i < g; i += lanes(), at += layout.vectorBytes) {
                     FloatVector x = FloatVector.fromArray(fs(), residual, x0 + i);
                     IntVector code = asym ? asymmetricCode(x.sub(z).mul(r), qmax) : symmetricCode(x.mul(r), m);
@@ -112,6 +122,9 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
             }
         }
     }
+
+    /** Rows whose scales {@link #quantizeWholeBlocks} computes before their codes. */
+    private static final int TILE_ROWS = 16;
 
     /**
      * The scale of block {@code x[offset, offset+g)} by the scalar rule, stored at {@code scales[scaleAt…]}
