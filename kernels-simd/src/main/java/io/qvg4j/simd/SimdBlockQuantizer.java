@@ -14,7 +14,7 @@ import java.util.Arrays;
 /**
  * The block quantizer and packing on the Vector API (SPEC §6), the twin of
  * {@code algorithm.BlockQuantizer.quantize}: block maxima and minima do not depend on order; scales by the
- * scalar rule; codes per lane.
+ * scalar rule; codes per lane, packed on lanes where a vector of codes fills whole bytes.
  */
 abstract class SimdBlockQuantizer extends SimdSmoothing {
 
@@ -24,7 +24,8 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
     }
 
     /**
-     * Per token: block scales (and zero points) in block order by the scalar rule, stored through
+     * Blocks of whole vectors whose codes fill whole bytes: {@link #quantizeWholeBlocks}. Otherwise per
+     * token: block scales (and zero points) in block order by the scalar rule, stored through
      * {@link io.qvg4j.quant.ScaleFormat#store}; then the codes of the whole row at once, each lane with its
      * block's reciprocal (and zero point), and the row packed (SPEC §6.5).
      */

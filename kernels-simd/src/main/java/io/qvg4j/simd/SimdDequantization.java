@@ -12,7 +12,8 @@ import java.util.Arrays;
 abstract class SimdDequantization extends SimdBlockQuantizer {
 
     /**
-     * Per token: unpack the row, expand its block scales (and zero points) to one per channel, then per
+     * Blocks of whole vectors whose codes fill whole bytes: {@link #dequantizeWholeBlocks}. Otherwise per
+     * token: unpack the row, expand its block scales (and zero points) to one per channel, then per
      * lane the dequantized residual ((code − m)·s, or code·s + z: two roundings, never fused) plus each
      * stage's centroid in stage order, rounded once to bf16.
      */
