@@ -7,13 +7,14 @@ import io.qvg4j.algorithm.EndpointCalibration;
 import io.qvg4j.quant.QuantConfig;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import java.util.Arrays;
 
 /**
  * The block quantizer and packing on the Vector API (SPEC §6), the twin of
  * {@code algorithm.BlockQuantizer.quantize}: block maxima and minima do not depend on order; scales by the
- * scalar rule; codes per lane.
+ * scalar rule; codes per lane, packed on lanes where a vector of codes fills whole bytes.
  */
 abstract class SimdBlockQuantizer extends SimdSmoothing {
 
@@ -23,7 +24,8 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
     }
 
     /**
-     * Per token: block scales (and zero points) in block order by the scalar rule, stored through
+     * Blocks of whole vectors whose codes fill whole bytes: {@link #quantizeWholeBlocks}. Otherwise per
+     * token: block scales (and zero points) in block order by the scalar rule, stored through
      * {@link io.qvg4j.quant.ScaleFormat#store}; then the codes of the whole row at once, each lane with its
      * block's reciprocal (and zero point), and the row packed (SPEC §6.5).
      */
@@ -36,42 +38,24 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
         int rowBytes = config.packedBytesPerRow(dim);
         int scaleBytes = config.scaleFormat().bytes();
         boolean asym = config.asymmetric();
+        if (g % lanes() == 0 && PackedLanes.fits(lanes(), config.bits())) {
+            quantizeWholeBlocks(residual, tokens, dim, config, packed, packedOffset, scales, scaleOffset, zeros, zeroOffset);
+            return;
+        }
         int width = paddedLength(dim);
         float[] row = new float[width];
         float[] reciprocal = new float[width];
         float[] zero = new float[width];
         int[] codes = new int[width];
         float[] lo = new float[1];
-        // The usual case (symmetric, blocks of whole vectors): each block straight from the residual with
-        // its reciprocal broadcast, no row copy and no per-channel reciprocal table.
-        boolean wholeBlocks = !asym && g % lanes() == 0;
         for (int n = 0; n < tokens; n++) {
-            if (wholeBlocks) {
-                for (int j = 0; j < blocks; j++) {
-                    int block = n * blocks + j;
-                    float amax = absMax(residual, n * dim + j * g, g);
-                    float scale = Math.max(Rounding.kernelDivide(amax, config.symmetricMax()), BlockQuantizer.MIN_SCALE);
-                    float s = config.scaleFormat().store(scale, scales, scaleOffset + block * scaleBytes);
-                    symmetricBlockCodes(residual, n * dim + j * g, g, 1.0f / s, config.symmetricMax(), codes, j * g);
-                }
-                BitPacking.pack(codes, 0, dim, config.bits(), packed, packedOffset + n * rowBytes);
-                continue;
-            }
             System.arraycopy(residual, n * dim, row, 0, dim);
             for (int j = 0; j < blocks; j++) {
                 int block = n * blocks + j;
-                float s;
+                float s = storeBlockScale(row, j * g, g, config, scales, scaleOffset + block * scaleBytes,
+                        zeros, zeroOffset + block * scaleBytes, lo);
                 if (asym) {
-                    float hi = minMax(row, j * g, g, lo);
-                    float scale = Math.max(Rounding.kernelDivide(hi - lo[0], config.asymmetricMax()), BlockQuantizer.MIN_SCALE);
-                    s = config.scaleFormat().store(scale, scales, scaleOffset + block * scaleBytes);
-                    float z = config.scaleFormat().store(lo[0], zeros, zeroOffset + block * scaleBytes);
-                    EndpointCalibration.store(s, z, config, scales, scaleOffset + block * scaleBytes, zeros, zeroOffset + block * scaleBytes);
-                    Arrays.fill(zero, j * g, (j + 1) * g, z);
-                } else {
-                    float amax = absMax(row, j * g, g);
-                    float scale = Math.max(Rounding.kernelDivide(amax, config.symmetricMax()), BlockQuantizer.MIN_SCALE);
-                    s = config.scaleFormat().store(scale, scales, scaleOffset + block * scaleBytes);
+                    Arrays.fill(zero, j * g, (j + 1) * g, lo[0]);
                 }
                 Arrays.fill(reciprocal, j * g, (j + 1) * g, 1.0f / s);
             }
@@ -84,21 +68,104 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
         }
     }
 
-    /** max(+0, |x_i|) over a block; Math.max is order-free (NaN absorbs, +0 above −0), so lanes() may split it. */
+    /**
+     * Blocks of whole vectors whose codes fill whole bytes (the usual case): each block straight from the
+     * residual, its scale (and zero point) by the scalar rule, its reciprocal broadcast, the codes rounded
+     * in lanes and packed in lanes ({@link PackedLanes}: each lane's code shifted into its place in its
+     * word, the word the OR of its lanes) straight into {@code packed}.
+     */
+    private void quantizeWholeBlocks(float[] residual, int tokens, int dim, QuantConfig config,
+                                     byte[] packed, int packedOffset, byte[] scales, int scaleOffset,
+                                     byte[] zeros, int zeroOffset) {
+        int g = config.groupSize();
+        int blocks = config.blocksPerRow(dim);
+        int rowBytes = config.packedBytesPerRow(dim);
+        int scaleBytes = config.scaleFormat().bytes();
+        boolean asym = config.asymmetric();
+        int m = config.symmetricMax();
+        int qmax = config.asymmetricMax();
+        PackedLanes layout = new PackedLanes(lanes(), config.bits());
+        IntVector shifts = IntVector.fromArray(is(), layout.shifts(lanes()), 0);
+        IntVector wordOfLane = IntVector.fromArray(is(), layout.wordOfLane(lanes()), 0);
+        float[] lo = new float[1];
+        // Scales first, a tile of rows at a time, then the tile's codes: the scalar chain of one block's
+        // scale (max, division, FP8 rounding, reciprocal) then overlaps with the next blocks' instead of
+        // stalling each block's codes; the tile (16 rows) stays in the L1 cache between the two passes.
+        float[] reciprocal = new float[TILE_ROWS * blocks];
+        float[] zero = new float[TILE_ROWS * blocks];
+        for (int tile = 0; tile < tokens; tile += TILE_ROWS) {
+            int rows = Math.min(TILE_ROWS, tokens - tile);
+            for (int b = 0; b < rows * blocks; b++) {
+                int block = tile * blocks + b;
+                float s = storeBlockScale(residual, block * g, g, config, scales, scaleOffset + block * scaleBytes,
+                        zeros, zeroOffset + block * scaleBytes, lo);
+                reciprocal[b] = 1.0f / s;
+                zero[b] = lo[0];
+            }
+            int at = packedOffset + tile * rowBytes;
+            for (int b = 0; b < rows * blocks; b++) {
+                int x0 = (tile * blocks + b) * g;
+                float r = reciprocal[b];
+                float z = zero[b];
+                for (int i = 0; i < g; i += lanes(), at += layout.vectorBytes) {
+                    FloatVector x = FloatVector.fromArray(fs(), residual, x0 + i);
+                    IntVector code = asym ? asymmetricCode(x.sub(z).mul(r), qmax) : symmetricCode(x.mul(r), m);
+                    IntVector placed = code.lanewise(VectorOperators.LSHL, shifts);
+                    if (layout.words == 1) {
+                        layout.write(placed.reduceLanes(VectorOperators.OR), packed, at);
+                    } else {
+                        for (int k = 0; k < layout.words; k++) {
+                            layout.write(placed.reduceLanes(VectorOperators.OR, wordOfLane.compare(VectorOperators.EQ, k)),
+                                    packed, at + k * layout.wordBytes);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Rows whose scales {@link #quantizeWholeBlocks} computes before their codes. */
+    private static final int TILE_ROWS = 16;
+
+    /**
+     * The scale of block {@code x[offset, offset+g)} by the scalar rule, stored at {@code scales[scaleAt…]}
+     * (SPEC §6.2, §6.4); returns the value the codes divide by. When asymmetric (SPEC §6.3) the zero point
+     * is stored too, calibrated with the scale (SPEC §16.2), and its value put in {@code zero[0]}.
+     */
+    private float storeBlockScale(float[] x, int offset, int g, QuantConfig config, byte[] scales, int scaleAt,
+                                  byte[] zeros, int zeroAt, float[] zero) {
+        if (!config.asymmetric()) {
+            float scale = Math.max(Rounding.kernelDivide(absMax(x, offset, g), config.symmetricMax()), BlockQuantizer.MIN_SCALE);
+            return config.scaleFormat().store(scale, scales, scaleAt);
+        }
+        float hi = minMax(x, offset, g, zero);
+        float scale = Math.max(Rounding.kernelDivide(hi - zero[0], config.asymmetricMax()), BlockQuantizer.MIN_SCALE);
+        float s = config.scaleFormat().store(scale, scales, scaleAt);
+        zero[0] = config.scaleFormat().store(zero[0], zeros, zeroAt);
+        EndpointCalibration.store(s, zero[0], config, scales, scaleAt, zeros, zeroAt);
+        return s;
+    }
+
+    /**
+     * max(+0, |x_i|) over a block, on the bit patterns of |x_i|: there int order is float order (+0 lowest)
+     * and every NaN lies above +∞, so the int maximum is Math.max's result, a NaN's payload aside, which no
+     * later step reads (a NaN scale codes every value alike, and both scale formats store one NaN). Order-free,
+     * so the lanes may split it.
+     */
     private float absMax(float[] row, int offset, int g) {
-        float amax = 0f;
+        int amax = 0;
         int i = 0;
         if (g >= lanes()) {
-            FloatVector acc = FloatVector.zero(fs());
+            IntVector acc = IntVector.zero(is());
             for (; i + lanes() <= g; i += lanes()) {
-                acc = acc.max(FloatVector.fromArray(fs(), row, offset + i).abs());
+                acc = acc.max(FloatVector.fromArray(fs(), row, offset + i).reinterpretAsInts().and(0x7FFF_FFFF));
             }
-            amax = Math.max(amax, acc.reduceLanes(VectorOperators.MAX)); // Math.max's rule, order-free
+            amax = acc.reduceLanes(VectorOperators.MAX);
         }
         for (; i < g; i++) {
-            amax = Math.max(amax, Math.abs(row[offset + i]));
+            amax = Math.max(amax, Float.floatToRawIntBits(row[offset + i]) & 0x7FFF_FFFF);
         }
-        return amax;
+        return Float.intBitsToFloat(amax);
     }
 
     /** Block max, and block min into {@code lo[0]}; Math.min/max are order-free, −0 below +0 (SPEC §2.6). */
@@ -128,15 +195,15 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
     }
 
     /**
-     * Round half away from zero of a ≥ 0 (SPEC §2.4) capped at 256 (every clamp bound is at most 255):
-     * t = trunc(a), then +1 when a − t ≥ 0.5. a − t is exact, so this equals floor(a + 0.5) in double.
-     * NaN lanes() give garbage here; callers blend them.
+     * min(round half away from zero (SPEC §2.4) of a ≥ 0, cap) for cap ≤ 255, with no conversion between
+     * float and int: for a < 2^23, t = a + 2^23 is rounded to the integer nearest a (ties to even), which
+     * t's bits hold above 0x4B000000; a − (t − 2^23) is exact and equals 0.5 exactly at the ties that went
+     * to the even integer below, which get +1. Larger a, +∞ and NaN leave patterns above any cap.
      */
-    private IntVector roundHalfAwayNonNegative(FloatVector a) {
-        FloatVector capped = a.min(256f);
-        IntVector t = (IntVector) capped.convert(VectorOperators.F2I, 0);
-        FloatVector frac = capped.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
-        return t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(is()));
+    private IntVector roundHalfAwayCapped(FloatVector a, int cap) {
+        FloatVector t = a.add(0x1p23f);
+        VectorMask<Integer> tieBelow = a.sub(t.sub(0x1p23f)).compare(VectorOperators.EQ, 0.5f).cast(is());
+        return t.reinterpretAsInts().sub(0x4B00_0000).add(1, tieBelow).min(cap);
     }
 
     /** Codes of a row whose channels carry their own block's reciprocal. */
@@ -147,20 +214,13 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
         }
     }
 
-    /** Codes of one block of whole vectors, {@code g} values at {@code offset}, with its reciprocal r. */
-    private void symmetricBlockCodes(float[] x, int offset, int g, float r, int m, int[] codes, int codeOffset) {
-        for (int i = 0; i < g; i += lanes()) {
-            FloatVector y = FloatVector.fromArray(fs(), x, offset + i).mul(r);
-            symmetricCode(y, m).intoArray(codes, codeOffset + i);
-        }
-    }
-
-    /** SPEC §6.2: code = clamp(round half away(y), −m, m) + m for y = x·(1/s); NaN (0·∞ on an all-zero block) → q = +m (SPEC §2.5). */
+    /**
+     * SPEC §6.2: code = clamp(round half away(y), −m, m) + m for y = x·(1/s). NaN (0·∞ on an all-zero block)
+     * must give q = +m (SPEC §2.5): |NaN| rounds to the cap m, and NaN < 0 is false, so its sign stays.
+     */
     private IntVector symmetricCode(FloatVector y, int m) {
-        IntVector q = roundHalfAwayNonNegative(y.abs()).min(m);
-        q = q.neg().blend(q, y.compare(VectorOperators.LT, 0f).not().cast(is()));
-        q = q.blend(m, y.test(VectorOperators.IS_NAN).cast(is()));
-        return q.add(m);
+        IntVector q = roundHalfAwayCapped(y.abs(), m);
+        return q.blend(q.neg(), y.compare(VectorOperators.LT, 0f).cast(is())).add(m);
     }
 
     /** SPEC §6.3: code = clamp(round half away((x − z)·(1/s)), 0, qmax), NaN → 0. */
@@ -168,9 +228,14 @@ abstract class SimdBlockQuantizer extends SimdSmoothing {
         for (int d = 0; d < width; d += lanes()) {
             FloatVector y = FloatVector.fromArray(fs(), row, d).sub(FloatVector.fromArray(fs(), zero, d))
                     .mul(FloatVector.fromArray(fs(), reciprocal, d));
-            // Negative y rounds to a value ≤ 0, clamped to 0: the same as rounding max(y, 0).
-            IntVector q = roundHalfAwayNonNegative(y.max(0f)).min(qmax);
-            q.blend(0, y.test(VectorOperators.IS_NAN).cast(is())).intoArray(codes, d);
+            asymmetricCode(y, qmax).intoArray(codes, d);
         }
+    }
+
+    /** SPEC §6.3 for y = (x − z)·(1/s): negative y rounds to a value ≤ 0, clamped to 0, the same as rounding max(y, 0). */
+    private IntVector asymmetricCode(FloatVector y, int qmax) {
+        // max(y, +0) on the bits: every negative float (−0 included) has a negative int pattern.
+        FloatVector a = y.reinterpretAsInts().max(0).reinterpretAsFloats();
+        return roundHalfAwayCapped(a, qmax).blend(0, y.compare(VectorOperators.NE, y).cast(is()));
     }
 }

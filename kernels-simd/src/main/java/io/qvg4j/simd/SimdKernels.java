@@ -12,7 +12,8 @@ import jdk.incubator.vector.VectorSpecies;
  * and walk d in order (one fused multiply-add per d, from +0), centroid sums put lanes across d and
  * walk tokens in order, and the block quantizer's reductions (max, min) do not depend on order. Both
  * baselines are vectorized too, lanes across the block (the NVFP4 E2M1 rounding by comparisons with the
- * interval ends, SPEC §9.2, §9.3); only the per-block scales and bit packing and unpacking stay scalar.
+ * interval ends, SPEC §9.2, §9.3). The per-block scale rule stays scalar; codes are packed and unpacked
+ * on lanes where a vector of codes fills whole bytes ({@link PackedLanes}), else by the scalar packing.
  * <p>The kernels are split by paper step into the chain of classes that starts at {@link SimdWidth};
  * this class ends it, with one final subclass per width.
  */

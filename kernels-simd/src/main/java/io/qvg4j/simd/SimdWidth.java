@@ -3,6 +3,7 @@ package io.qvg4j.simd;
 import io.qvg4j.codec.QvgKernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -51,5 +52,17 @@ abstract class SimdWidth implements QvgKernels {
         IntVector rounded = bits.add(bits.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7FFF).and(0xFFFF_0000);
         VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
         return rounded.blend(0x7FC0_0000, nan);
+    }
+
+    /**
+     * The bf16 patterns (SPEC §2.1) of full-width lanes, narrowed to shorts: the rounding of
+     * {@link #roundedToBf16Bits} with the high half shifted down instead of the low half cleared, NaN
+     * lanes found by {@code v ≠ v}. Full width only (see docs/simd.md: one shape per shared helper).
+     */
+    final ShortVector bf16(FloatVector v) {
+        IntVector bits = v.reinterpretAsInts();
+        IntVector pattern = bits.add(bits.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7FFF).lanewise(VectorOperators.LSHR, 16);
+        return (ShortVector) pattern.blend(0x7FC0, v.compare(VectorOperators.NE, v).cast(is()))
+                .convertShape(VectorOperators.I2S, ss(), 0);
     }
 }

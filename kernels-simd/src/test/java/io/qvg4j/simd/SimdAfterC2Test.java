@@ -212,10 +212,10 @@ class SimdAfterC2Test {
         };
     }
 
-    /** Every kernel over a few shapes that leave vector tails, on {@link Inputs}' data. */
+    /** Every kernel over a few shapes that leave vector tails, and one of whole vectors, on {@link Inputs}' data. */
     static List<Call> calls(SplittableRandom r) {
         List<Call> calls = new ArrayList<>();
-        for (int dim : new int[] {12, 36, 100}) {
+        for (int dim : new int[] {12, 36, 100, 128}) {
             int tokens = 8 + r.nextInt(8);
             int kc = 3 + r.nextInt(6);
             float[] x = Inputs.values(r.nextLong(), tokens, dim, 1 + r.nextInt(8), 3);
@@ -248,7 +248,9 @@ class SimdAfterC2Test {
                 return out;
             }));
             for (int bits : new int[] {2, 3, 4, 8}) {
-                int g = dim % 12 == 0 ? 12 : 4;
+                // D = 128: blocks of whole vectors (the packed-lane quantizer and dequantizer), G = 64 for INT2
+                // as in the default config, 16 (some widths' two vectors, others' one) for the rest.
+                int g = dim == 128 ? (bits == 2 ? 64 : 16) : dim % 12 == 0 ? 12 : 4;
                 boolean asym = bits != 2;
                 QuantConfig config = new QuantConfig(bits, g, 2, kc, asym, bits == 4 ? ScaleFormat.BF16 : ScaleFormat.FP8_E4M3, 2, 1e-4f);
                 if (dim * bits % 8 != 0) {

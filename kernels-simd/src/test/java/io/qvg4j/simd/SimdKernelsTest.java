@@ -135,9 +135,13 @@ class SimdKernelsTest {
     }
 
     private void quantizeCase(QvgKernels simd, SplittableRandom r, QuantConfig config, int tokens, int dim) {
-        String what = where(simd, config.toString() + " S=" + tokens, dim);
         int m = config.asymmetric() ? config.asymmetricMax() : config.symmetricMax();
-        float[] x = Inputs.values(r.nextLong(), tokens, dim, config.groupSize(), m);
+        quantizeCase(simd, r, config, tokens, dim, Inputs.values(r.nextLong(), tokens, dim, config.groupSize(), m));
+    }
+
+    /** Quantizes {@code x} with both kernels, then dequantizes the reference's span with both (head 1 of 2). */
+    private void quantizeCase(QvgKernels simd, SplittableRandom r, QuantConfig config, int tokens, int dim, float[] x) {
+        String what = where(simd, config.toString() + " S=" + tokens, dim);
         int rowBytes = config.packedBytesPerRow(dim);
         int scaleBytes = tokens * config.blocksPerRow(dim) * config.scaleFormat().bytes();
         // Heads are written at offsets, as CpuCodec does: head 1 of 2.
@@ -169,6 +173,61 @@ class SimdKernelsTest {
         REF.dequantize(span, 1, o1, tokens * dim);
         simd.dequantize(span, 1, o2, tokens * dim);
         assertBits(o1, o2, "dequantized: " + what);
+    }
+
+    /**
+     * The quantizer's rounding (SPEC §2.4) at every tie of every width's range, and beside it: each block
+     * starts with the clamp bound (symmetric: m, so the scale is 1 and y = x; asymmetric: 0 and qmax), then
+     * every k/2 in range and the floats just above and below it, with ±0 and subnormals. Then blocks that
+     * push y past the clamp or to NaN: a bound just above m (a scale rounded down in FP8), ±∞, NaN, an
+     * all-zero block (scale 0 in FP8: 0·∞ = NaN), one of subnormals only. Rows of 2 to 8 blocks of G = 16,
+     * 32, 64, so every width's whole-vector path and the 128-bit INT3 one (lanes·3 not a multiple of 8)
+     * are taken; the codes are then dequantized too.
+     */
+    @Test
+    void quantizeRoundsEveryTieAsTheReference() {
+        SplittableRandom r = new SplittableRandom(SEED + 5);
+        for (int bits : new int[] {2, 3, 4, 8}) {
+            for (boolean asym : new boolean[] {false, true}) {
+                for (ScaleFormat format : ScaleFormat.values()) {
+                    QuantConfig config = new QuantConfig(bits, 16, 2, 3, asym, format, 2, 1e-4f, asym ? 0.05f : 0f);
+                    int m = asym ? config.asymmetricMax() : config.symmetricMax();
+                    java.util.List<Float> sweep = new java.util.ArrayList<>(java.util.List.of(0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, 0x1p-126f));
+                    for (int k = asym ? 0 : -2 * m; k <= 2 * m; k++) {
+                        float v = k / 2f;
+                        sweep.addAll(java.util.List.of(v, Math.nextUp(v), Math.nextDown(v)));
+                    }
+                    sweep.removeIf(v -> v > m || v < (asym ? 0 : -m));
+                    for (int g : new int[] {16, 32, 64}) {
+                        int dim = 128;
+                        int special = 6;
+                        int tokens = ((sweep.size() + g - 3) / (g - 2) + special) * g / dim + 1;
+                        float[] x = new float[tokens * dim];
+                        int next = 0;
+                        for (int b = 0; b < tokens * dim / g; b++) {
+                            int at = b * g;
+                            for (int i = 0; i < g; i++) {
+                                x[at + i] = sweep.get(next++ % sweep.size());
+                            }
+                            x[at] = asym ? 0f : m;
+                            x[at + 1] = m;
+                            switch (b - (tokens * dim / g - special)) {
+                                case 0 -> x[at] = Math.nextUp((float) m) * 1.01f;
+                                case 1 -> x[at + 2] = Float.POSITIVE_INFINITY;
+                                case 2 -> x[at + 3] = Float.NEGATIVE_INFINITY;
+                                case 3 -> x[at + 4] = Float.NaN;
+                                case 4 -> Arrays.fill(x, at, at + g, 0f);
+                                case 5 -> Arrays.fill(x, at, at + g, Float.MIN_VALUE * (1 + b % 7));
+                                default -> { }
+                            }
+                        }
+                        for (QvgKernels simd : SimdWidths.all()) {
+                            quantizeCase(simd, r, config.withGroupSize(g), tokens, dim, x);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /**
