@@ -248,7 +248,16 @@ class SimdAfterC2Test {
                 return out;
             }));
             for (int bits : new int[] {2, 3, 4, 8}) {
-                int g = dim % 12 == 0 ? 12 : 4;
+                // The softmax kernels on scores of that size: their maximum, then exp(s − m) (m itself on the scalar path).
+            float[] sc = Inputs.values(r.nextLong(), 1, tokens, 8, 1);
+            float top = ScalarAttention.INSTANCE.max(sc, 0, tokens, Float.NEGATIVE_INFINITY);
+            calls.add(new Call(ATTENTION_TYPE, "max", shape, k -> new float[] {((AttentionKernels) k).max(sc, 0, tokens, Float.NEGATIVE_INFINITY)}));
+            calls.add(new Call(ATTENTION_TYPE, "exp", shape, k -> {
+                float[] e = sc.clone();
+                ((AttentionKernels) k).exp(e, 0, tokens, top);
+                return e;
+            }));
+            int g = dim % 12 == 0 ? 12 : 4;
                 boolean asym = bits != 2;
                 QuantConfig config = new QuantConfig(bits, g, 2, kc, asym, bits == 4 ? ScaleFormat.BF16 : ScaleFormat.FP8_E4M3, 2, 1e-4f);
                 if (dim * bits % 8 != 0) {

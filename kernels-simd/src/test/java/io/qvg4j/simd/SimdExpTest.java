@@ -5,6 +5,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -14,12 +15,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * {@link SimdAttention#exp} against {@code (float) StrictMath.exp((double) (s − m))} bit for bit, at 64 bits
- * and every width of {@code io.qvg4j.testkit.Widths} (the preferred width is one of them). The normal run
- * takes a deterministic dense subset of every float; {@link #SWEEP} (-Dqvg4j.exp.sweep=full) runs every
- * float whose result is not trivially 0, 1 or +∞: see docs/cache.md.
+ * and every width of {@code io.qvg4j.testkit.Widths}: special values and every bound of fdlibm's branches, and
+ * deterministic subsets of all floats; {@link #SWEEP} ({@code -Dqvg4j.exp.sweep=full}) takes every float whose
+ * result is not trivially 0, 1 or +∞ at every width. {@link SimdExpSweepTest} takes every such float at the
+ * preferred width in every run (see docs/cache.md).
  */
 class SimdExpTest {
-    /** {@code full}: {@link #everyFloatOfTheMainRange} takes every float instead of every 61st. */
+    /** {@code full}: {@link #mainRangeAtEveryWidth} takes every float instead of every 4 099th. */
     static final String SWEEP = "qvg4j.exp.sweep";
 
     /** The floats whose exponential is neither 0, 1 nor +∞ as a float: [−104, 89] without (−2^−25, 2^−25). */
@@ -34,33 +36,40 @@ class SimdExpTest {
     }
 
     /**
-     * Every float of the main range (a dense subset unless {@link #SWEEP} is {@code full}), each width
-     * checked on the same chunk of expected values; the two signs on two threads.
+     * The main range at every width: every 4 099th float (every float with {@link #SWEEP} = {@code full}).
+     * Widths other than the preferred one are slow where the machine lacks them (emulated, or without
+     * masks of 2 double lanes on AVX2), hence the subset.
      */
     @Test
-    void everyFloatOfTheMainRange() throws Exception {
-        int stride = "full".equals(System.getProperty(SWEEP)) ? 1 : 61;
-        List<SimdAttention> widths = SimdWidths.attention();
+    void mainRangeAtEveryWidth() throws Exception {
+        sweepMainRange(SimdWidths.attention(), "full".equals(System.getProperty(SWEEP)) ? 1 : 4099);
+    }
+
+    /** Every 251st bit pattern of all 2^32 (both signs, NaNs, subnormals, the trivial results), from two offsets. */
+    @Test
+    void everyFloatPatternSampled() {
+        for (int start : new int[]{0, 97}) {
+            check(List.of(SimdAttention.create()), patterns(start, 251), 0f, "every 251st pattern from " + start);
+        }
+        check(SimdWidths.attention(), patterns(5, 65521), 0f, "every 65 521st pattern");
+    }
+
+    static float[] patterns(int start, int stride) {
+        float[] x = new float[(int) ((0x1_0000_0000L - start + stride - 1) / stride)];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = Float.intBitsToFloat((int) (start + (long) stride * i));
+        }
+        return x;
+    }
+
+    static void sweepMainRange(List<SimdAttention> widths, int stride) throws Exception {
         try (ExecutorService pool = Executors.newFixedThreadPool(2)) {
             Future<Long> positive = pool.submit(() -> sweep(widths, POSITIVE_FROM, POSITIVE_TO, stride));
             Future<Long> negative = pool.submit(() -> sweep(widths, NEGATIVE_FROM, NEGATIVE_TO, stride));
             long checked = positive.get() + negative.get();
             // The range holds 528 M floats; a wrong bound would check far fewer or more.
-            assertEquals((POSITIVE_TO - POSITIVE_FROM + stride) / stride + (NEGATIVE_TO - NEGATIVE_FROM + stride) / stride,
+            assertEquals((POSITIVE_TO - POSITIVE_FROM) / stride + 1 + (NEGATIVE_TO - NEGATIVE_FROM) / stride + 1,
                     checked, "floats checked");
-        }
-    }
-
-    /** Every 251st bit pattern of all 2^32 (both signs, NaNs, subnormals, the trivial results) from two offsets. */
-    @Test
-    void everyFloatPatternSampled() {
-        List<SimdAttention> widths = SimdWidths.attention();
-        for (int start : new int[]{0, 97}) {
-            float[] x = new float[(int) ((0x1_0000_0000L - start + 250) / 251)];
-            for (int i = 0; i < x.length; i++) {
-                x[i] = Float.intBitsToFloat((int) (start + 251L * i));
-            }
-            check(widths, x, 0f, "every 251st pattern from " + start);
         }
     }
 
@@ -120,7 +129,7 @@ class SimdExpTest {
             for (; n < chunk.length && (step > 0 ? bits <= to : bits >= to); n++, bits += step) {
                 chunk[n] = Float.intBitsToFloat((int) bits);
             }
-            check(widths, n == chunk.length ? chunk : java.util.Arrays.copyOf(chunk, n), 0f,
+            check(widths, n == chunk.length ? chunk : Arrays.copyOf(chunk, n), 0f,
                     "sweep from " + Integer.toHexString(from));
             checked += n;
         }
