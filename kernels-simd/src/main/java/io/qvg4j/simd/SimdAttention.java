@@ -312,7 +312,7 @@ public abstract sealed class SimdAttention implements AttentionKernels
                 // (x·c)/(2 − c) where k ≠ 0, (x·c)/(c − 2) where k = 0.
                 DoubleVector q = r.mul(c).div(DoubleVector.broadcast(ds, 2.0).sub(c).blend(c.sub(2.0), k0));
                 DoubleVector y = one.sub(lo.sub(q).sub(hi));
-                // fdlibm's __HI(y) + (k << 20) in 32-bit lanes: the high word of k·2^32 + 1.5·2^84, shifted by 20,
+                // fdlibm's __HI(y) + (k << 20) in 32-bit lanes: the high word of k·2^32 + 1.5·2^52, shifted by 20,
                 // is k << 20 (the constant's part shifts out) and its low word is 0.
                 y = y.reinterpretAsInts().add(t.mul(0x1.0p32).add(K_TO_HIGH_WORD).reinterpretAsInts()
                         .lanewise(VectorOperators.LSHL, 20)).reinterpretAsDoubles();
