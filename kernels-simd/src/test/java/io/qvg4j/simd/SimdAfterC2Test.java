@@ -198,6 +198,16 @@ class SimdAfterC2Test {
         }
     }
 
+    /** Where the preferred width's exponential is written: {@code SimdAttention.DoubleLanes}, or the base class. */
+    static String expType() {
+        try {
+            return SimdAttention.create().getClass().getMethod("exp", float[].class, int.class, int.class, float.class)
+                    .getDeclaringClass().getName();
+        } catch (NoSuchMethodException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     /** Floats as raw bits, arrays of arrays element by element: a value {@code Arrays.deepEquals} compares exactly. */
     static Object bits(Object output) {
         return switch (output) {
@@ -246,6 +256,15 @@ class SimdAfterC2Test {
                 float[] out = new float[tokens * dim];
                 ((QvgKernels) k).subtract(x, tokens, dim, ids, c, out);
                 return out;
+            }));
+            // The softmax kernels on scores of that size: their maximum, then exp(s − m) (m itself on the scalar path).
+            float[] sc = Inputs.values(r.nextLong(), 1, tokens, 8, 1);
+            float top = ScalarAttention.INSTANCE.max(sc, 0, tokens, Float.NEGATIVE_INFINITY);
+            calls.add(new Call(ATTENTION_TYPE, "max", shape, k -> new float[] {((AttentionKernels) k).max(sc, 0, tokens, Float.NEGATIVE_INFINITY)}));
+            calls.add(new Call(expType(), "exp", shape, k -> {
+                float[] e = sc.clone();
+                ((AttentionKernels) k).exp(e, 0, tokens, top);
+                return e;
             }));
             for (int bits : new int[] {2, 3, 4, 8}) {
                 // D = 128: blocks of whole vectors (the packed-lane quantizer and dequantizer), G = 64 for INT2

@@ -60,6 +60,45 @@ class SimdAttentionTest {
         }
     }
 
+    /**
+     * The softmax kernels on every tail: scores of {@link Inputs}, then with ±0, ±∞ and NaNs of several
+     * payloads mixed in (the maximum's NaN must be the first in order, +0 must beat −0 in any lane), and
+     * from a start m that is itself −∞, +0, −0 or NaN.
+     */
+    @Test
+    void softmaxKernelsMatchScalarOnEveryTail() {
+        SplittableRandom rnd = new SplittableRandom(Seeds.seed());
+        float[] specials = {0f, -0f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN,
+                Float.intBitsToFloat(0x7fc00001), Float.intBitsToFloat(0xffc00002), Float.intBitsToFloat(0x7f800003)};
+        float[] starts = {Float.NEGATIVE_INFINITY, 0f, -0f, Float.intBitsToFloat(0x7fc00005)};
+        for (SimdAttention simd : SimdWidths.attention()) {
+            for (int n : SIZES) {
+                for (int mix = 0; mix < 4; mix++) {
+                    float[] s = values(rnd, n + 3);
+                    for (int i = 0; mix > 0 && i < s.length; i++) {
+                        // mix 1: a few specials; 2: many; 3: only zeros of both signs.
+                        if (mix == 3) {
+                            s[i] = rnd.nextBoolean() ? 0f : -0f;
+                        } else if (rnd.nextInt(mix == 1 ? 16 : 3) == 0) {
+                            s[i] = specials[rnd.nextInt(specials.length)];
+                        }
+                    }
+                    for (float start : starts) {
+                        float expected = ScalarAttention.INSTANCE.max(s, 2, n, start);
+                        float actual = simd.max(s, 2, n, start);
+                        assertBits(new float[]{expected}, new float[]{actual}, "max " + simd + " n=" + n + " mix=" + mix + " from " + start);
+                    }
+                    float m = ScalarAttention.INSTANCE.max(s, 2, n, Float.NEGATIVE_INFINITY);
+                    float[] a = s.clone();
+                    float[] b = s.clone();
+                    ScalarAttention.INSTANCE.exp(a, 2, n, m);
+                    simd.exp(b, 2, n, m);
+                    assertBits(a, b, "exp " + simd + " n=" + n + " mix=" + mix);
+                }
+            }
+        }
+    }
+
     @Test
     void attentionOverAQuantizedCacheMatchesScalar() {
         QuantConfig config = new QuantConfig(2, 8, 2, 16, false, ScaleFormat.FP8_E4M3, 2, 1e-4f);

@@ -1,7 +1,7 @@
 package io.qvg4j.cache;
 
 /**
- * The two hot loops of {@link CacheAttention}. Every implementation must give the bits of
+ * The hot loops of {@link CacheAttention}. Every implementation must give the bits of
  * {@link ScalarAttention} on any vector width: the operation order below is part of this interface.
  */
 public interface AttentionKernels {
@@ -22,6 +22,19 @@ public interface AttentionKernels {
      * that order, {@code acc[accOffset + d] = fma(p[pOffset + i], v[i·dim + d], acc[accOffset + d])}.
      */
     void accumulate(float[] p, int pOffset, float[] v, int n, int dim, float[] acc, int accOffset);
+
+    /**
+     * Step 3 of {@link CacheAttention} over n scores: m, then {@code m = Math.max(m, s[offset + i])} for
+     * i = 0, 1, …, n−1 in that order; returns m. Math.max is order-independent (+0 above −0, any NaN wins)
+     * except for which NaN wins, so an implementation that reorders must give the first NaN in that order.
+     */
+    float max(float[] s, int offset, int n, float m);
+
+    /**
+     * Step 4's numerators of {@link CacheAttention} for n scores: for i in [0, n),
+     * {@code s[offset + i] = CacheAttention.exp(s[offset + i] − m)}, the subtraction one fp32 operation.
+     */
+    void exp(float[] s, int offset, int n, float m);
 
     /**
      * Dequantization of channels [from, from+g) of one token row (SPEC §7), given its unpacked codes, the

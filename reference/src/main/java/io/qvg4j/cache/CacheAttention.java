@@ -13,8 +13,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  *   <li>{@code scale = (float) (1 / Math.sqrt((double) D))}.</li>
  *   <li>Scores {@code s_t} for t = 0 … T−1 (tokens in stream order): the fp32 dot product of
  *       {@link AttentionKernels#scores}, times scale.</li>
- *   <li>{@code m = max_t s_t}, by {@link Math#max} in token order from −∞.</li>
- *   <li>{@code p_t = exp(s_t − m)} with {@link #exp}; {@code l = Σ_t p_t} in token order from +0.</li>
+ *   <li>{@code m = max_t s_t}, by {@link Math#max} in token order from −∞ ({@link AttentionKernels#max}).</li>
+ *   <li>{@code p_t = exp(s_t − m)} with {@link #exp} ({@link AttentionKernels#exp}); {@code l = Σ_t p_t} in
+ *       token order from +0.</li>
  *   <li>{@code acc_d = Σ_t p_t·v_t,d} in token order from +0, each step a fused multiply-add
  *       ({@link AttentionKernels#accumulate}).</li>
  *   <li>{@code out_d = acc_d / l}, one IEEE division.</li>
@@ -193,21 +194,17 @@ public final class CacheAttention implements AutoCloseable {
      * Steps 3 and 4 for one query whose n scores lie in runs of {@link #TILE}, run j at
      * {@code s[offset + j·stride]}: replaces them by {@code exp(s_t − m)} and returns their sum, both in token order.
      */
-    static float softmaxNumerators(float[] s, int offset, int stride, int n) {
+    private float softmaxNumerators(float[] s, int offset, int stride, int n) {
         float m = Float.NEGATIVE_INFINITY;
         for (int from = 0, at = offset; from < n; from += TILE, at += stride) {
-            int len = Math.min(TILE, n - from);
-            for (int i = 0; i < len; i++) {
-                m = Math.max(m, s[at + i]);
-            }
+            m = kernels.max(s, at, Math.min(TILE, n - from), m);
         }
         float l = 0f;
         for (int from = 0, at = offset; from < n; from += TILE, at += stride) {
             int len = Math.min(TILE, n - from);
+            kernels.exp(s, at, len, m);
             for (int i = 0; i < len; i++) {
-                float e = exp(s[at + i] - m);
-                s[at + i] = e;
-                l += e;
+                l += s[at + i];
             }
         }
         return l;

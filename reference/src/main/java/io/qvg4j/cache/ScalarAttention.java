@@ -37,6 +37,21 @@ public final class ScalarAttention implements AttentionKernels {
     }
 
     @Override
+    public float max(float[] s, int offset, int n, float m) {
+        for (int i = 0; i < n; i++) {
+            m = Math.max(m, s[offset + i]);
+        }
+        return m;
+    }
+
+    @Override
+    public void exp(float[] s, int offset, int n, float m) {
+        for (int i = 0; i < n; i++) {
+            s[offset + i] = CacheAttention.exp(s[offset + i] - m);
+        }
+    }
+
+    @Override
     public void dequantize(int[] codes, int from, int g, float scale, float zero, int m, boolean asymmetric,
                            float[][] centroids, int[] base, int stages, float[] out, int outOffset) {
         Dequantization.block(codes, from, g, scale, zero, m, asymmetric, centroids, base, stages, out, outOffset);
