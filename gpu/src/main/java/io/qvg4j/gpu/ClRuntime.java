@@ -37,7 +37,8 @@ final class ClRuntime implements AutoCloseable {
      * IEEE division and square root (SPEC §2.3 and §3.3 rely on them), and the constants the kernels share
      * with the Java reference, defined from it so they are written once: the scale floor (SPEC §6.2) and
      * the FP8 maximum (SPEC §2.2), as exact hexadecimal floats; and the tile sizes the Java launch code
-     * relies on ({@code AL}, {@code ABK}, {@code CHUNK}, {@code UD}, {@code UL}, {@code DQ}, {@code QL}, {@code QH}).
+     * relies on ({@code AL}, {@code ABK}, {@code CHUNK}, {@code UD}, {@code UL}, {@code DQ}, {@code QL}, {@code QH}, and the
+     * filtered assignment's {@code FW}, {@code KMAX}, {@code FD}, {@code XW}, {@code RCAP}, {@code XSLOTS}, {@code XT}).
      * Never fast-math options; contraction is turned off by a pragma in every source instead.
      */
     static final String BUILD_OPTIONS = "-cl-fp32-correctly-rounded-divide-sqrt"
@@ -47,7 +48,11 @@ final class ClRuntime implements AutoCloseable {
             + " -DCHUNK=" + DeviceKernels.CHUNK + " -DUD=" + DeviceKernels.UPDATE_CHANNELS
             + " -DUL=" + DeviceKernels.UPDATE_LANES + " -DDQ=" + DeviceKernels.DEQUANTIZE_RUNS
             + " -DQL=" + DeviceKernels.QUANTIZE_GROUP
-            + " -DQH=" + DeviceKernels.QUANTIZE_HALVES;
+            + " -DQH=" + DeviceKernels.QUANTIZE_HALVES
+            + " -DFW=" + DeviceKernels.FILTER_WARPS + " -DKMAX=" + DeviceKernels.FILTER_MAX_CENTROIDS
+            + " -DFD=" + DeviceKernels.FILTER_MAX_DIM + " -DXW=" + DeviceKernels.FILTER_ROW_WORDS
+            + " -DRCAP=" + DeviceKernels.FILTER_CANDIDATES + " -DXSLOTS=" + DeviceKernels.FILTER_SLOTS
+            + " -DXT=" + DeviceKernels.FILTER_EXACT_TOKENS;
 
     final OpenCl.DeviceInfo info;
     private final cl_context context;

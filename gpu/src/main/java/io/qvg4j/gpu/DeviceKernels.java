@@ -56,18 +56,19 @@ final class DeviceKernels {
     private static final long[] LINE3 = {64, 1, 1};
     private static final long[] ONE = {1};
 
-    /** Sub-groups of 32 per work-group of the filtered assignment (FW of filter.cl), 16 tokens each. */
+    /**
+     * The filtered assignment (filter.cl, build options FW, KMAX, FD, XW, RCAP, XSLOTS, XT): sub-groups of 32 per
+     * work-group, 16 tokens each; the most centroids and channels it takes (beyond them the plain kernel runs);
+     * words (bf16 pairs) per packed centroid row, FD / 2 + 4; candidates kept per token; work-items per token and
+     * tokens per work-group of assign_exact.
+     */
     static final int FILTER_WARPS = 4;
-    /** The filtered assignment's limits (KMAX and 16·FKS of filter.cl); beyond them the plain kernel runs. */
     static final int FILTER_MAX_CENTROIDS = 256;
     static final int FILTER_MAX_DIM = 128;
-    /** Words (bf16 pairs) per packed centroid row of the filter, FD / 2 + 4 (XW of filter.cl). */
-    private static final int FILTER_ROW_WORDS = FILTER_MAX_DIM / 2 + 4;
-    /** Candidates kept per token (RCAP of filter.cl) and work-items per token of assign_exact (XSLOTS). */
-    private static final int FILTER_CANDIDATES = 8;
-    private static final int FILTER_SLOTS = 2;
-    /** Tokens per work-group of assign_exact (XT of filter.cl). */
-    private static final int FILTER_EXACT_TOKENS = 32;
+    static final int FILTER_ROW_WORDS = FILTER_MAX_DIM / 2 + 4;
+    static final int FILTER_CANDIDATES = 8;
+    static final int FILTER_SLOTS = 2;
+    static final int FILTER_EXACT_TOKENS = 32;
 
     /** Which assignment kernel runs; every choice gives the reference's ids (SPEC §3.2). */
     enum Assignment {

@@ -32,17 +32,15 @@
 // · FW·32, heads); kc ≤ KMAX, dim ≤ FD. `stats` counts the work (below) for the benchmark and for the tests
 // that make sure both paths run.
 
-#define FW 4
+// Build options from DeviceKernels (the launch code relies on them): FW sub-groups per work-group, KMAX
+// centroids and FD channels at most, XW words (bf16 pairs) per packed centroid row (FD / 2 + 4: the + 4 puts
+// rows g = 0..7 on distinct banks), RCAP candidates scored exactly per token before it falls back to the
+// full scan, XSLOTS work-items per token and XT tokens per work-group of assign_exact.
 #define FT (16 * FW)
-#define KMAX 256
 #define KCH 32
-#define FD 128
-#define XW (FD / 2 + 4)   // words (bf16 pairs) per packed row; + 4 puts rows g = 0..7 on distinct banks
 #define LCAP 32            // pairs listed per token before it falls back to the full scan
-#define RCAP 8             // candidates scored exactly per token before it falls back to the full scan
 #define FULL 255           // the candidate count that sends a token to the full scan
 #define CHUNKS 16          // pieces of a full scan
-#define XSLOTS 2           // work-items per token of assign_exact
 
 // The bf16 pairs of every centroid row, XW words a row (first channel in the low half, zeros past dim), and
 // per row whether any of its values has bits no bf16 value has. Grid (kc, heads).
@@ -287,7 +285,6 @@ void assign_filtered(__global const float* x, int tokens, int dim,
 // and, where dim is a multiple of 4, first copies their rows (contiguous in x) to local memory, coalesced;
 // rows XR floats apart put the float4 reads of 8 rows on distinct banks. Grid (tokens · XSLOTS, heads),
 // work-group XT · XSLOTS.
-#define XT 32
 #define XR (FD + 4)
 __kernel __attribute__((reqd_work_group_size(XT * XSLOTS, 1, 1)))
 void assign_exact(__global const float* x, int tokens, int dim, __global const float* c,
