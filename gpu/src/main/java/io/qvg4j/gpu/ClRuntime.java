@@ -59,11 +59,12 @@ final class ClRuntime implements AutoCloseable {
     private final cl_command_queue queue;
     private final cl_program program;
     /**
-     * Whether the program was built with {@code QVG_MMA}: the assignment filter's bf16 products on the
-     * tensor cores of an NVIDIA device (PTX {@code mma.sync}, compute capability 8.0 and later). Tried on
-     * every NVIDIA platform; where that build fails the program is built without it.
+     * Whether the program was built with {@code QVG_PTX}, the inline PTX of NVIDIA devices (compute
+     * capability 8.0 and later): the assignment filter's bf16 products on the tensor cores ({@code mma.sync}),
+     * and the quantizer's warp shuffles ({@code shfl.sync}) and bf16 conversions ({@code cvt.rn.bf16x2.f32}).
+     * Tried on every NVIDIA platform; where that build fails the program is built without it.
      */
-    final boolean tensorCores;
+    final boolean ptx;
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final List<cl_event> kernelEvents = new ArrayList<>();
     private final List<String> kernelNames = new ArrayList<>();
@@ -90,13 +91,13 @@ final class ClRuntime implements AutoCloseable {
             if (info.platform().contains("NVIDIA")) {
                 built = clCreateProgramWithSource(context, text.length, text, null, null);
                 try {
-                    clBuildProgram(built, 0, null, BUILD_OPTIONS + " -DQVG_MMA", null, null);
+                    clBuildProgram(built, 0, null, BUILD_OPTIONS + " -DQVG_PTX", null, null);
                 } catch (CLException e) {
                     clReleaseProgram(built);
                     built = null;
                 }
             }
-            tensorCores = built != null;
+            ptx = built != null;
             if (built == null) {
                 built = clCreateProgramWithSource(context, text.length, text, null, null);
                 try {

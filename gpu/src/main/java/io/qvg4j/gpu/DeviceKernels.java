@@ -72,7 +72,7 @@ final class DeviceKernels {
 
     /** Which assignment kernel runs; every choice gives the reference's ids (SPEC §3.2). */
     enum Assignment {
-        /** The filter where the device has tensor cores ({@link ClRuntime#tensorCores}), else the plain kernel. */
+        /** The filter where the program has the tensor-core products ({@link ClRuntime#ptx}), else the plain kernel. */
         AUTO,
         /** {@code assign}: every pair scored, register-tiled. */
         PLAIN,
@@ -126,7 +126,7 @@ final class DeviceKernels {
     /** The kernel {@link #assign} runs for this shape. */
     String assignKernel(int dim, int kc) {
         boolean filter = switch (assignment) {
-            case AUTO -> cl.tensorCores;
+            case AUTO -> cl.ptx;
             case PLAIN -> false;
             case FILTERED -> true;
         };
@@ -261,9 +261,11 @@ final class DeviceKernels {
             long n = rows * dim;
             long perGroup = (long) QUANTIZE_GROUP * QUANTIZE_HALVES;
             long groups = (n / 4 + perGroup - 1) / perGroup;
+            Divisor byDim = Divisor.of(dim);
+            Divisor byTokens = Divisor.of(tokens);
             cl.launch("quantize", size(groups * QUANTIZE_GROUP), size(QUANTIZE_GROUP), r, subtract ? 1 : 0, tokens,
-                    kc, subtract ? ids : packed, subtract ? c : r, dim, g, bits, config.asymmetric() ? 1 : 0,
-                    bf16Scales(config), n, packed, scales, zeros);
+                    kc, subtract ? ids : packed, subtract ? c : r, dim, byDim.magic(), byDim.shift(), byTokens.magic(),
+                    byTokens.shift(), g, bits, config.asymmetric() ? 1 : 0, bf16Scales(config), n, packed, scales, zeros);
             return;
         }
         int groupRows = Math.max(1, QUANTIZE_ELEMENTS / dim);
@@ -278,6 +280,17 @@ final class DeviceKernels {
                 config.asymmetric() ? 1 : 0, bf16Scales(config), rows, groupRows, packed, scales, zeros,
                 new ClRuntime.Local((long) groupRows * dim * Sizeof.cl_float), new ClRuntime.Local((long) groupRows * dim),
                 new ClRuntime.Local((long) groupRows * Sizeof.cl_int));
+    }
+
+    /**
+     * Division by d of every a &lt; 2^31 as one multiplication (qvg.cl's {@code quotient}):
+     * {@code shift} = 31 + ceil(log2 d), {@code magic} = ceil(2^shift / d) (below 2^32, passed as its bits).
+     */
+    record Divisor(int magic, int shift) {
+        static Divisor of(int d) {
+            int shift = 31 + (32 - Integer.numberOfLeadingZeros(d - 1));
+            return new Divisor((int) (((1L << shift) + d - 1) / d), shift);
+        }
     }
 
     /** Dequantization (SPEC §7) of every row; ids and centroids hold all stages one after another. */

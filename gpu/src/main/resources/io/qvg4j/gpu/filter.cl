@@ -20,7 +20,7 @@
 
 // A work-group of FW sub-groups of 32 work-items scores FT = 16·FW tokens in one pass over the centroids,
 // which stream through local memory KCH at a time from a bf16 copy that `pack_centroids` makes per launch.
-// Sub-group w scores tokens w·16 .. w·16+15 against 8 centroids at a time with m16n8k16 products (QVG_MMA:
+// Sub-group w scores tokens w·16 .. w·16+15 against 8 centroids at a time with m16n8k16 products (QVG_PTX:
 // the PTX mma.sync of NVIDIA devices; otherwise each work-item sums the same four results in fp32, which
 // keeps the bound). Fragment layout of m16n8k16 (lane = 4·g + t): A rows g and g+8, channels 2t, 2t+1 and
 // 2t+8, 2t+9 of each 16-channel step; B column (centroid) g, the same channels; the result rows g and g+8,
@@ -190,7 +190,7 @@ void assign_filtered(__global const float* x, int tokens, int dim,
         float tiny1 = 0x1p-112f * (1.0f + xn1 + as_float(cmax_bits));
         for (int nt = 0; nt * 8 < rows; nt++) {
             float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-#ifdef QVG_MMA
+#ifdef QVG_PTX
             #pragma unroll
             for (int s = 0; s < FD / 16; s++) {
                 if (s < steps) {

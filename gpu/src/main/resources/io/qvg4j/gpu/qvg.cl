@@ -476,23 +476,59 @@ __kernel void quantize_rows(__global const float* r, int subtract, int tokens, i
 // g consecutive values. A work-group of QL work-items takes QH runs of 4*QL values; in each run work-item
 // i takes values 4i .. 4i+3, read as one float4 (coalesced), with the smoothing of SPEC §4 when
 // `subtract` is set. The g/4 work-items of a block combine their partial maxima (and minima) in a
-// butterfly over local memory, the QH runs sharing its barriers; max and min are order-free (see
-// above), so every one of them ends with the block's. Each then writes its 4 codes as bits/2 bytes
-// (MSB-first, SPEC §6.5); the block's first work-item stores the scale (and zero).
-inline float abs_max(float a, float b) {  // Math.max of two values >= +0 or NaN: NaN wins
-    return isnan(a) || isnan(b) ? a + b : fmax(a, b);
+// butterfly; max and min are order-free (see above), so every one of them ends with the block's. Each
+// then writes its 4 codes as bits/2 bytes (MSB-first, SPEC §6.5); the block's first work-item stores the
+// scale (and zero). The kernel is bound by its instructions more than by its reads, hence the integer
+// maximum, the divisions by multiplication and, where the program is built with QVG_PTX (NVIDIA), the
+// butterfly by warp shuffles and the bf16 rounding by the hardware's conversion.
+
+// bf16 rounding of 4 values whose results are only used as values (a NaN's payload is not kept):
+// cvt.rn.bf16x2.f32 rounds to nearest even like bf16_bits, with subnormals and overflow to infinity.
+inline float4 bf16_round4(float4 d) {
+#ifdef QVG_PTX
+    uint p, q;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(p) : "f"(d.x), "f"(d.y));
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(q) : "f"(d.z), "f"(d.w));
+    return (float4) (as_float(p & 0xFFFF0000u), as_float(p << 16), as_float(q & 0xFFFF0000u), as_float(q << 16));
+#else
+    return (float4) (bf16_round(d.x), bf16_round(d.y), bf16_round(d.z), bf16_round(d.w));
+#endif
+}
+
+// a / d for a < 2^31 as (a * magic) >> shift, magic = ceil(2^shift / d), shift = 31 + ceil(log2 d) (from
+// DeviceKernels.Divisor): the product's excess a*(magic*d - 2^shift)/(d*2^shift) is below 1/d, so the floor
+// is exact.
+inline uint quotient(uint a, uint magic, int shift) {
+    return (uint) (((ulong) a * magic) >> shift);
+}
+
+// The value of work-item lid ^ s (s < per <= QL): a warp shuffle within a warp of 32, else through
+// local memory (every work-item of the group takes part, as the barriers need).
+inline uint xor_partner(uint a, int s, __local uint* part, int slot, int lid) {
+#ifdef QVG_PTX
+    if (s < 32) {
+        uint o;
+        asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(o) : "r"(a), "r"(s));
+        return o;
+    }
+#endif
+    part[slot * QL + lid] = a;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    uint o = part[slot * QL + (lid ^ s)];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return o;
 }
 
 __kernel __attribute__((reqd_work_group_size(QL, 1, 1)))
 void quantize(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
-               __global const float* c, int dim, int g, int bits, int asym, int bf16_scales, long n,
+               __global const float* c, int dim, uint dim_magic, int dim_shift, uint tokens_magic,
+               int tokens_shift, int g, int bits, int asym, int bf16_scales, long n,
                __global uchar* packed, __global uchar* scales, __global uchar* zeros) {
-    __local float part_hi[QH * QL];
-    __local float part_lo[QH * QL];
+    __local uint part_hi[QH * QL];
+    __local uint part_lo[QH * QL];
     int lid = get_local_id(0);
     long base = (long) get_group_id(0) * (QH * QL * 4) + lid * 4;
     float4 v[QH];
-    float hi[QH], lo[QH];
     #pragma unroll
     for (int h = 0; h < QH; h++) {
         long e = base + h * (QL * 4);
@@ -500,82 +536,90 @@ void quantize(__global const float* r, int subtract, int tokens, int kc, __globa
         if (e < n) {
             v[h] = *(__global const float4*) (r + e);
             if (subtract) {
-                // 32-bit divisions where the tensor allows (they are several times cheaper than 64-bit ones).
-                long row = n <= INT_MAX ? (long) ((uint) e / (uint) dim) : e / dim;
-                long head = n <= INT_MAX ? (long) ((uint) row / (uint) tokens) : row / tokens;
+                long row = n <= INT_MAX ? (long) quotient((uint) e, dim_magic, dim_shift) : e / dim;
+                long head = n <= INT_MAX ? (long) quotient((uint) row, tokens_magic, tokens_shift) : row / tokens;
                 float4 cv = *(__global const float4*) (c + (head * kc + ids[row]) * dim + (e - row * dim));
-                float4 d = v[h] - cv;
-                v[h] = (float4) (bf16_round(d.x), bf16_round(d.y), bf16_round(d.z), bf16_round(d.w));
+                v[h] = bf16_round4(v[h] - cv);
             }
-        }
-        if (!asym) {
-            hi[h] = abs_max(abs_max(abs_max(abs_max(0.0f, fabs(v[h].x)), fabs(v[h].y)), fabs(v[h].z)), fabs(v[h].w));
-            lo[h] = 0.0f;
-        } else {
-            hi[h] = java_max(java_max(java_max(v[h].x, v[h].y), v[h].z), v[h].w);
-            lo[h] = java_min(java_min(java_min(v[h].x, v[h].y), v[h].z), v[h].w);
         }
     }
     int per = g >> 2;
+    int first = (lid & (per - 1)) == 0;
+    if (!asym) {
+        // |x| as bits: for values >= +0 the unsigned order is the float order and every NaN is above +inf,
+        // so an unsigned maximum is Math.max with NaN absorbing (the NaN's payload never reaches the output).
+        uint hb[QH];
+        #pragma unroll
+        for (int h = 0; h < QH; h++) {
+            uint4 a = as_uint4(v[h]) & 0x7FFFFFFFu;
+            hb[h] = max(max(a.x, a.y), max(a.z, a.w));
+        }
+        for (int s = 1; s < per; s <<= 1) {
+            #pragma unroll
+            for (int h = 0; h < QH; h++) hb[h] = max(hb[h], xor_partner(hb[h], s, part_hi, h, lid));
+        }
+        int m = (1 << (bits - 1)) - 1;
+        #pragma unroll
+        for (int h = 0; h < QH; h++) {
+            long e = base + h * (QL * 4);
+            if (e >= n) continue;
+            long block = e >> (31 - clz(g));
+            float scale = java_max(as_float(hb[h]) * (1.0f / (float) m), QVG_MIN_SCALE);
+            float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
+            if (first) store_scale(scale, bf16_scales, scales, block);
+            float reciprocal = 1.0f / s;
+            // Clamping before rounding equals rounding before clamping (the bounds are integers), and fmin
+            // returns the other operand for a NaN, so a NaN quotient becomes +m (SPEC §2.5). For m = 1 the
+            // rounding half away from zero (SPEC §2.4) is two comparisons: q = 1 from +0.5, -1 to -0.5.
+            float4 y = fmin((float4) (m), v[h] * reciprocal);
+            uint4 codes = m == 1 ? as_uint4(-((y >= (float4) (0.5f)) + (y > (float4) (-0.5f))))
+                                 : convert_uint4(convert_int4(round(fmax((float4) (-m), y))) + m);
+            if (bits == 2) {
+                packed[e >> 2] = (uchar) ((codes.x << 6) | (codes.y << 4) | (codes.z << 2) | codes.w);
+            } else if (bits == 4) {
+                *(__global uchar2*) (packed + (e >> 1)) = (uchar2) ((uchar) ((codes.x << 4) | codes.y),
+                                                                    (uchar) ((codes.z << 4) | codes.w));
+            } else {
+                *(__global uchar4*) (packed + e) = convert_uchar4(codes);
+            }
+        }
+        return;
+    }
+    float hi[QH], lo[QH];
+    #pragma unroll
+    for (int h = 0; h < QH; h++) {
+        hi[h] = java_max(java_max(java_max(v[h].x, v[h].y), v[h].z), v[h].w);
+        lo[h] = java_min(java_min(java_min(v[h].x, v[h].y), v[h].z), v[h].w);
+    }
     for (int s = 1; s < per; s <<= 1) {
         #pragma unroll
         for (int h = 0; h < QH; h++) {
-            part_hi[h * QL + lid] = hi[h];
-            part_lo[h * QL + lid] = lo[h];
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        float oh[QH], ol[QH];
-        #pragma unroll
-        for (int h = 0; h < QH; h++) {
-            oh[h] = part_hi[h * QL + (lid ^ s)];
-            ol[h] = part_lo[h * QL + (lid ^ s)];
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        #pragma unroll
-        for (int h = 0; h < QH; h++) {
-            if (!asym) {
-                hi[h] = abs_max(hi[h], oh[h]);
-            } else {
-                hi[h] = java_max(hi[h], oh[h]);
-                lo[h] = java_min(lo[h], ol[h]);
-            }
+            float oh = as_float(xor_partner(as_uint(hi[h]), s, part_hi, h, lid));
+            float ol = as_float(xor_partner(as_uint(lo[h]), s, part_lo, h, lid));
+            hi[h] = java_max(hi[h], oh);
+            lo[h] = java_min(lo[h], ol);
         }
     }
-    int first = (lid & (per - 1)) == 0;
+    int qmax = (1 << bits) - 1;
     #pragma unroll
     for (int h = 0; h < QH; h++) {
         long e = base + h * (QL * 4);
         if (e >= n) continue;
-        long block = e >> (31 - clz(g));  // e / g, g a power of two
+        long block = e >> (31 - clz(g));
         float q[4] = {v[h].x, v[h].y, v[h].z, v[h].w};
         uint codes[4];
-        if (!asym) {
-            int m = (1 << (bits - 1)) - 1;
-            float scale = java_max(hi[h] * (1.0f / (float) m), QVG_MIN_SCALE);
-            float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
-            if (first) store_scale(scale, bf16_scales, scales, block);
-            float reciprocal = 1.0f / s;
-            #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                float y = q[j] * reciprocal;
-                int code = isnan(y) ? m : (int) fmax((float) -m, fmin((float) m, round(y)));
-                codes[j] = (uint) (code + m);
-            }
-        } else {
-            int qmax = (1 << bits) - 1;
-            float scale = java_max((hi[h] - lo[h]) * (1.0f / (float) qmax), QVG_MIN_SCALE);
-            float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
-            float z = bf16_scales ? lo[h] : fp8_decode(fp8_encode(lo[h]));
-            if (first) {
-                store_scale(scale, bf16_scales, scales, block);
-                store_scale(lo[h], bf16_scales, zeros, block);
-            }
-            float reciprocal = 1.0f / s;
-            #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                float y = (q[j] - z) * reciprocal;
-                codes[j] = isnan(y) ? 0u : (uint) fmax(0.0f, fmin((float) qmax, round(y)));
-            }
+        float scale = java_max((hi[h] - lo[h]) * (1.0f / (float) qmax), QVG_MIN_SCALE);
+        float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
+        float z = bf16_scales ? lo[h] : fp8_decode(fp8_encode(lo[h]));
+        if (first) {
+            store_scale(scale, bf16_scales, scales, block);
+            store_scale(lo[h], bf16_scales, zeros, block);
+        }
+        float reciprocal = 1.0f / s;
+        #pragma unroll
+        for (int j = 0; j < 4; j++) {
+            float y = (q[j] - z) * reciprocal;
+            codes[j] = isnan(y) ? 0u : (uint) fmax(0.0f, fmin((float) qmax, round(y)));
         }
         if (bits == 2) {
             packed[e >> 2] = (uchar) ((codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3]);
@@ -591,30 +635,44 @@ void quantize(__global const float* r, int subtract, int tokens, int kc, __globa
 
 // Dequantization (SPEC §7), fused: the residual (code - m)*s or code*s + z in fp32, plus the centroid of
 // stage 1, 2, ... in that order in fp32, one bf16 rounding. A work-item decodes DQ runs of 8 channels of
-// one token: each stage's id is read once for all its runs, and rows of a multiple of 8 channels read the
-// centroids and write the result as 16-byte vectors.
+// one token (below): each stage's id is read once for all its runs, and rows of a multiple of 8 channels
+// read the centroids and write the result as 16-byte vectors.
 // ids [stages][heads*tokens], centroids [stages][heads*kc*dim] bf16.
 
-// The residual of the run of 8 channels from i0 (fewer at the row's end).
+// The residual of the run of 8 channels from i0 (fewer at the row's end). Blocks of a power of two
+// are found by shifts: the dequantizer, like the quantizer, is bound by its instructions.
 inline void residual8(__global const uchar* packed, __global const uchar* scales, __global const uchar* zeros,
                       long row, int dim, int g, int bits, int asym, int bf16_scales, int i0, float acc[8]) {
     int count = min(8, dim - i0);
+    int g_shift = (g & (g - 1)) == 0 ? 31 - clz(g) : -1;
+    long block0 = row * (g_shift >= 0 ? dim >> g_shift : dim / g);
     // Code i of the row's MSB-first bit stream.
     __global const uchar* p = packed + row * (dim * bits / 8);
-    if ((dim & 7) == 0 && (g & 7) == 0 && (8 % bits) == 0) {
-        // The 8 codes fill `bits` whole bytes and share one block: one scale, one word of codes.
+    if ((dim & 7) == 0 && (g & 7) == 0 && (bits == 2 || bits == 4 || bits == 8)) {
+        // bits 2, 4 or 8: the 8 codes fill `bits` whole bytes, aligned to their size, and share one block.
         __global const uchar* pb = p + i0 * bits / 8;
-        ulong w = 0;
-        for (int b = 0; b < bits; b++) w = (w << 8) | pb[b];
-        long block = row * (dim / g) + i0 / g;
+        long block = block0 + (g_shift >= 0 ? i0 >> g_shift : i0 / g);
         float scale = load_scale(scales, block, bf16_scales);
         float zero = asym ? load_scale(zeros, block, bf16_scales) : 0.0f;
         int m = (1 << (bits - 1)) - 1;
-        uint mask = (1u << bits) - 1u;
+        uint code[8];
+        if (bits == 2) {
+            uchar2 b = *(__global const uchar2*) pb;
+            uint w = (uint) b.x << 8 | b.y;
+            #pragma unroll
+            for (int j = 0; j < 8; j++) code[j] = (w >> (14 - 2 * j)) & 3u;
+        } else if (bits == 4) {
+            uchar4 b = *(__global const uchar4*) pb;
+            code[0] = b.x >> 4; code[1] = b.x & 15u; code[2] = b.y >> 4; code[3] = b.y & 15u;
+            code[4] = b.z >> 4; code[5] = b.z & 15u; code[6] = b.w >> 4; code[7] = b.w & 15u;
+        } else {
+            uchar8 b = *(__global const uchar8*) pb;
+            code[0] = b.s0; code[1] = b.s1; code[2] = b.s2; code[3] = b.s3;
+            code[4] = b.s4; code[5] = b.s5; code[6] = b.s6; code[7] = b.s7;
+        }
         #pragma unroll
         for (int j = 0; j < 8; j++) {
-            int code = (int) ((w >> (bits * (7 - j))) & mask);
-            acc[j] = asym ? (float) code * scale + zero : (float) (code - m) * scale;
+            acc[j] = asym ? (float) code[j] * scale + zero : (float) ((int) code[j] - m) * scale;
         }
     } else {
         #pragma unroll
@@ -625,7 +683,7 @@ inline void residual8(__global const uchar* packed, __global const uchar* scales
                 uint window = ((uint) p[first >> 3] << 8)
                         | (((first + bits - 1) >> 3) != (first >> 3) ? p[(first >> 3) + 1] : 0u);
                 int code = (int) ((window >> (16 - bits - (first & 7))) & ((1u << bits) - 1u));
-                long block = row * (dim / g) + i / g;
+                long block = block0 + i / g;
                 float scale = load_scale(scales, block, bf16_scales);
                 acc[j] = asym ? (float) code * scale + load_scale(zeros, block, bf16_scales)
                               : (float) (code - ((1 << (bits - 1)) - 1)) * scale;
@@ -634,8 +692,22 @@ inline void residual8(__global const uchar* packed, __global const uchar* scales
     }
 }
 
-// Work-item (channel group, token, head) decodes DQ consecutive runs of 8 channels (DQ a build option):
-// fewer, longer work-items keep more loads in flight per work-item.
+// bf16_bits of two values as one little-endian word (a in the low half). With QVG_PTX one conversion,
+// cvt.rn.bf16x2.f32, rounds both to nearest even; a NaN, which it writes as 0x7FFF, takes bf16_bits' canonical form.
+inline uint bf16_pair(float a, float b) {
+#ifdef QVG_PTX
+    if (!isnan(a) && !isnan(b)) {
+        uint d;
+        asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(d) : "f"(b), "f"(a));
+        return d;
+    }
+#endif
+    return (uint) bf16_bits(a) | (uint) bf16_bits(b) << 16;
+}
+
+// Work-item (j, token, head) of L = get_global_size(0) along the row decodes DQ runs of 8 channels (DQ a
+// build option), run h from channel 8*(j + h*L): fewer, longer work-items keep more loads in flight, and
+// the interleaving lets each load and store of a warp take whole lines.
 __kernel void dequantize(__global const uchar* packed, __global const uchar* scales,
                          __global const uchar* zeros, __global const uchar* ids,
                          __global const ushort* centroids, int heads, int tokens, int dim, int g, int bits,
@@ -646,12 +718,13 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
     long row = (long) bh * tokens + n;
     long rows = (long) heads * tokens;
     int wide = (dim & 7) == 0;
-    int first = get_global_id(0) * DQ * 8;
+    int stride = (int) get_global_size(0) * 8;
+    int first = get_global_id(0) * 8;
     float acc[DQ][8];
     #pragma unroll
     for (int h = 0; h < DQ; h++) {
-        if (first + h * 8 < dim) {
-            residual8(packed, scales, zeros, row, dim, g, bits, asym, bf16_scales, first + h * 8, acc[h]);
+        if (first + h * stride < dim) {
+            residual8(packed, scales, zeros, row, dim, g, bits, asym, bf16_scales, first + h * stride, acc[h]);
         }
     }
     for (int t = 0; t < stages; t++) {
@@ -659,7 +732,7 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
         __global const ushort* cr = centroids + (((long) t * heads + bh) * kc + k) * dim;
         #pragma unroll
         for (int h = 0; h < DQ; h++) {
-            int i0 = first + h * 8;
+            int i0 = first + h * stride;
             if (i0 < dim) {
                 if (wide) {
                     ushort8 cv = *(__global const ushort8*) (cr + i0);
@@ -678,12 +751,12 @@ __kernel void dequantize(__global const uchar* packed, __global const uchar* sca
     }
     #pragma unroll
     for (int h = 0; h < DQ; h++) {
-        int i0 = first + h * 8;
+        int i0 = first + h * stride;
         if (i0 < dim) {
             __global ushort* o = out + row * dim + i0;
             if (wide) {
-                *(__global ushort8*) o = (ushort8) (bf16_bits(acc[h][0]), bf16_bits(acc[h][1]), bf16_bits(acc[h][2]),
-                        bf16_bits(acc[h][3]), bf16_bits(acc[h][4]), bf16_bits(acc[h][5]), bf16_bits(acc[h][6]), bf16_bits(acc[h][7]));
+                *(__global uint4*) o = (uint4) (bf16_pair(acc[h][0], acc[h][1]), bf16_pair(acc[h][2], acc[h][3]),
+                                                bf16_pair(acc[h][4], acc[h][5]), bf16_pair(acc[h][6], acc[h][7]));
             } else {
                 #pragma unroll
                 for (int j = 0; j < 8; j++) {
