@@ -9,6 +9,9 @@
 #                                       the encode/decode timings of GpuBenchmark, then one more run of
 #                                       each configuration checked against the reference codec on the host
 #                                       (bit-identical or not). Exit status 1 if any step fails.
+#   bash DIR/h200-run.sh simd           there too: the Vector API paths at that machine's own width (512 bits on
+#                                       its AVX-512 host CPU, which CI lacks): qvg golden --impl simd and the
+#                                       SIMD tests that need no JFR (the jlink'ed runtime has none).
 # Variables: DEVICE (index from 'qvg devices', default 0), EXAMPLES (examples of every property instead of
 # each property's own count, which is the CI budget; default unset),
 # BENCH_ARGS (extra GpuBenchmark options, e.g. "--heads 2 --tokens 1000" for a quick try).
@@ -33,6 +36,27 @@ prepare() {
   tar -C "$dir" -czf "$dir/jdk.tar.gz" jdk
   rm -rf "$dir/jdk"
   du -sh "$dir"
+}
+
+simd() {
+  local dir java status=0
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  mkdir -p /tmp/qvg-runtime && tar -C /tmp/qvg-runtime -xzf "$dir/jdk.tar.gz"
+  java=(/tmp/qvg-runtime/jdk/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector)
+  echo "== cpu"; lscpu | grep -E "Model name|^CPU\(s\)"; { grep -o 'avx512[a-z_]*' /proc/cpuinfo || true; } | sort -u | tr '\n' ' '; echo
+  echo "== qvg quantize --impl simd (the width it picks)"
+  "${java[@]}" -jar "$dir/qvg.jar" quantize "$dir/../conformance/city_a_k.npy" -o /tmp/qvg-simd.qkv --impl simd 2>&1 | grep "impl" || status=1
+  echo "== qvg golden --impl simd"
+  "${java[@]}" -jar "$dir/qvg.jar" golden "$dir/../conformance" --impl simd | tail -1 || status=1
+  # One JVM per class where the class says so (SimdExpSweepTest: C2 folds the one width it runs).
+  for classes in io.qvg4j.simd.SimdExpSweepTest io.qvg4j.simd.SimdExpTest \
+      "io.qvg4j.simd.SimdKernelsTest io.qvg4j.simd.SimdAttentionTest io.qvg4j.simd.KernelProviderTest"; do
+    echo "== $classes"
+    # shellcheck disable=SC2086
+    "${java[@]}" -Dqvg4j.require=simd -cp "$dir/property-tests:$dir/lib/*" io.qvg4j.properties.DeviceTestMain $classes \
+      | grep -E "tests (found|successful|failed)|device tests|=>" || status=1
+  done
+  return $status
 }
 
 device() {
@@ -67,5 +91,6 @@ device() {
 case "${1:-}" in
   prepare) shift; prepare "$@" ;;
   device) device ;;
-  *) echo "usage: $0 prepare [DIR] | device" >&2; exit 2 ;;
+  simd) simd ;;
+  *) echo "usage: $0 prepare [DIR] | device | simd" >&2; exit 2 ;;
 esac
