@@ -36,9 +36,9 @@ final class DeviceKernels {
     private static final long[] DEQ = {8, 32, 1};
     /** Elements per work-group of the fused quantizer (whole rows; at least one row). */
     static final int QUANTIZE_ELEMENTS = 2048;
-    /** Work-group size of the quantizer's fast path (4 values per work-item); build option QL. */
+    /** Work-group size of the quantizer's fast path (8 values per work-item); build option QL. */
     static final int QUANTIZE_GROUP = 256;
-    /** Float4 runs per work-item of the quantizer's usual path, QUANTIZE_GROUP·4 values apart, sharing its barriers (build option QH). */
+    /** Adjacent float4 per work-item of the quantizer's usual path (build option QH; the kernel is written for 2). */
     static final int QUANTIZE_HALVES = 2;
     /** Work-group size of element-wise kernels. */
     private static final long[] FLAT = {256};

@@ -473,14 +473,15 @@ __kernel void quantize_rows(__global const float* r, int subtract, int tokens, i
 
 // The quantizer's usual path (DeviceKernels picks it when 4 codes fill whole bytes, bits 2, 4 or 8, and g
 // is a power of two from 4 to 4*QL dividing D): the rows are one flat stream of values whose blocks are
-// g consecutive values. A work-group of QL work-items takes QH runs of 4*QL values; in each run work-item
-// i takes values 4i .. 4i+3, read as one float4 (coalesced), with the smoothing of SPEC §4 when
-// `subtract` is set. The g/4 work-items of a block combine their partial maxima (and minima) in a
-// butterfly; max and min are order-free (see above), so every one of them ends with the block's. Each
-// then writes its 4 codes as bits/2 bytes (MSB-first, SPEC §6.5); the block's first work-item stores the
-// scale (and zero). The kernel is bound by its instructions more than by its reads, hence the integer
-// maximum, the divisions by multiplication and, where the program is built with QVG_PTX (NVIDIA), the
-// butterfly by warp shuffles and the bf16 rounding by the hardware's conversion.
+// g consecutive values. Work-item i of the launch takes values 8i .. 8i+7, read as two float4 (a warp's
+// reads cover 1 KiB together), with the smoothing of SPEC §4 when `subtract` is set. When g >= 8 the
+// g/8 work-items of a block combine their maxima (and minima) in a butterfly; max and min are order-free
+// (see above), so every one of them ends with the block's; when g = 4 each float4 is a block. Each then
+// writes its 8 codes as one store of `bits` bytes (MSB-first, SPEC §6.5); the block's first work-item
+// stores the scale (and zero). The kernel is bound by its instructions more than by its reads, hence one
+// scale per work-item, the integer maximum, the divisions by multiplication and, where the program is
+// built with QVG_PTX (NVIDIA), the butterfly by warp shuffles and the bf16 rounding by the hardware's
+// conversion.
 
 // bf16 rounding of 4 values whose results are only used as values (a NaN's payload is not kept):
 // cvt.rn.bf16x2.f32 rounds to nearest even like bf16_bits, with subnormals and overflow to infinity.
@@ -519,19 +520,54 @@ inline uint xor_partner(uint a, int s, __local uint* part, int slot, int lid) {
     return o;
 }
 
+#if QH != 2
+#error "quantize takes two float4 per work-item (DeviceKernels.QUANTIZE_HALVES)"
+#endif
+
+// The 8 codes of a work-item from value `base` on, MSB-first (SPEC §6.5): one store of their bits bytes
+// (aligned to their size) when all 8 lie inside the stream, else the 4 codes of each float4 inside it.
+inline void store_codes(__global uchar* packed, long base, long n, int bits, uint4 codes[2]) {
+    int per4 = bits / 2;  // bytes of 4 codes
+    uchar b[8];
+    #pragma unroll
+    for (int h = 0; h < 2; h++) {
+        uint4 q = codes[h];
+        if (bits == 2) {
+            b[h] = (uchar) ((q.x << 6) | (q.y << 4) | (q.z << 2) | q.w);
+        } else if (bits == 4) {
+            b[2 * h] = (uchar) ((q.x << 4) | q.y);
+            b[2 * h + 1] = (uchar) ((q.z << 4) | q.w);
+        } else {
+            b[4 * h] = (uchar) q.x; b[4 * h + 1] = (uchar) q.y; b[4 * h + 2] = (uchar) q.z; b[4 * h + 3] = (uchar) q.w;
+        }
+    }
+    __global uchar* at = packed + base / 4 * per4;
+    if (base + 8 <= n) {
+        if (bits == 2) {
+            *(__global uchar2*) at = (uchar2) (b[0], b[1]);
+        } else if (bits == 4) {
+            *(__global uchar4*) at = (uchar4) (b[0], b[1], b[2], b[3]);
+        } else {
+            *(__global uchar8*) at = (uchar8) (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+        }
+    } else {
+        for (int j = 0; j < per4; j++) at[j] = b[j];  // only the first float4 lies inside (n is a multiple of 4)
+    }
+}
+
 __kernel __attribute__((reqd_work_group_size(QL, 1, 1)))
 void quantize(__global const float* r, int subtract, int tokens, int kc, __global const uchar* ids,
                __global const float* c, int dim, uint dim_magic, int dim_shift, uint tokens_magic,
                int tokens_shift, int g, int bits, int asym, int bf16_scales, long n,
                __global uchar* packed, __global uchar* scales, __global uchar* zeros) {
-    __local uint part_hi[QH * QL];
-    __local uint part_lo[QH * QL];
+    __local uint part_hi[QL];
+    __local uint part_lo[QL];
     int lid = get_local_id(0);
-    long base = (long) get_group_id(0) * (QH * QL * 4) + lid * 4;
+    long base = ((long) get_group_id(0) * QL + lid) * (4 * QH);
     float4 v[QH];
     #pragma unroll
     for (int h = 0; h < QH; h++) {
-        long e = base + h * (QL * 4);
+        long e = base + 4 * h;
         v[h] = (float4) (0.0f);
         if (e < n) {
             v[h] = *(__global const float4*) (r + e);
@@ -543,8 +579,10 @@ void quantize(__global const float* r, int subtract, int tokens, int kc, __globa
             }
         }
     }
-    int per = g >> 2;
-    int first = (lid & (per - 1)) == 0;
+    // Work-items per block; 0 when a block is one float4 (g = 4), so that each float4 has its own block.
+    int lanes = g / (4 * QH);
+    int g_shift = 31 - clz(g);
+    uint4 codes[QH];
     if (!asym) {
         // |x| as bits: for values >= +0 the unsigned order is the float order and every NaN is above +inf,
         // so an unsigned maximum is Math.max with NaN absorbing (the NaN's payload never reaches the output).
@@ -554,83 +592,86 @@ void quantize(__global const float* r, int subtract, int tokens, int kc, __globa
             uint4 a = as_uint4(v[h]) & 0x7FFFFFFFu;
             hb[h] = max(max(a.x, a.y), max(a.z, a.w));
         }
-        for (int s = 1; s < per; s <<= 1) {
+        if (lanes > 0) {
+            uint b = hb[0];
             #pragma unroll
-            for (int h = 0; h < QH; h++) hb[h] = max(hb[h], xor_partner(hb[h], s, part_hi, h, lid));
+            for (int h = 1; h < QH; h++) b = max(b, hb[h]);
+            for (int s = 1; s < lanes; s <<= 1) b = max(b, xor_partner(b, s, part_hi, 0, lid));
+            #pragma unroll
+            for (int h = 0; h < QH; h++) hb[h] = b;
         }
         int m = (1 << (bits - 1)) - 1;
+        float reciprocal[QH];
         #pragma unroll
         for (int h = 0; h < QH; h++) {
-            long e = base + h * (QL * 4);
-            if (e >= n) continue;
-            long block = e >> (31 - clz(g));
+            long e = base + 4 * h;
+            if (h > 0 && lanes > 0) {
+                reciprocal[h] = reciprocal[0];  // the same block
+                continue;
+            }
             float scale = java_max(as_float(hb[h]) * (1.0f / (float) m), QVG_MIN_SCALE);
             float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
-            if (first) store_scale(scale, bf16_scales, scales, block);
-            float reciprocal = 1.0f / s;
+            if (e < n && (lanes == 0 || (lid & (lanes - 1)) == 0)) store_scale(scale, bf16_scales, scales, e >> g_shift);
+            reciprocal[h] = 1.0f / s;
+        }
+        #pragma unroll
+        for (int h = 0; h < QH; h++) {
             // Clamping before rounding equals rounding before clamping (the bounds are integers), and fmin
             // returns the other operand for a NaN, so a NaN quotient becomes +m (SPEC §2.5). For m = 1 the
             // rounding half away from zero (SPEC §2.4) is two comparisons: q = 1 from +0.5, -1 to -0.5.
-            float4 y = fmin((float4) (m), v[h] * reciprocal);
-            uint4 codes = m == 1 ? as_uint4(-((y >= (float4) (0.5f)) + (y > (float4) (-0.5f))))
-                                 : convert_uint4(convert_int4(round(fmax((float4) (-m), y))) + m);
-            if (bits == 2) {
-                packed[e >> 2] = (uchar) ((codes.x << 6) | (codes.y << 4) | (codes.z << 2) | codes.w);
-            } else if (bits == 4) {
-                *(__global uchar2*) (packed + (e >> 1)) = (uchar2) ((uchar) ((codes.x << 4) | codes.y),
-                                                                    (uchar) ((codes.z << 4) | codes.w));
-            } else {
-                *(__global uchar4*) (packed + e) = convert_uchar4(codes);
-            }
+            float4 y = fmin((float4) (m), v[h] * reciprocal[h]);
+            codes[h] = m == 1 ? as_uint4(-((y >= (float4) (0.5f)) + (y > (float4) (-0.5f))))
+                              : convert_uint4(convert_int4(round(fmax((float4) (-m), y))) + m);
         }
-        return;
-    }
-    float hi[QH], lo[QH];
-    #pragma unroll
-    for (int h = 0; h < QH; h++) {
-        hi[h] = java_max(java_max(java_max(v[h].x, v[h].y), v[h].z), v[h].w);
-        lo[h] = java_min(java_min(java_min(v[h].x, v[h].y), v[h].z), v[h].w);
-    }
-    for (int s = 1; s < per; s <<= 1) {
+    } else {
+        float hi[QH], lo[QH];
         #pragma unroll
         for (int h = 0; h < QH; h++) {
-            float oh = as_float(xor_partner(as_uint(hi[h]), s, part_hi, h, lid));
-            float ol = as_float(xor_partner(as_uint(lo[h]), s, part_lo, h, lid));
-            hi[h] = java_max(hi[h], oh);
-            lo[h] = java_min(lo[h], ol);
+            hi[h] = java_max(java_max(java_max(v[h].x, v[h].y), v[h].z), v[h].w);
+            lo[h] = java_min(java_min(java_min(v[h].x, v[h].y), v[h].z), v[h].w);
         }
-    }
-    int qmax = (1 << bits) - 1;
-    #pragma unroll
-    for (int h = 0; h < QH; h++) {
-        long e = base + h * (QL * 4);
-        if (e >= n) continue;
-        long block = e >> (31 - clz(g));
-        float q[4] = {v[h].x, v[h].y, v[h].z, v[h].w};
-        uint codes[4];
-        float scale = java_max((hi[h] - lo[h]) * (1.0f / (float) qmax), QVG_MIN_SCALE);
-        float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
-        float z = bf16_scales ? lo[h] : fp8_decode(fp8_encode(lo[h]));
-        if (first) {
-            store_scale(scale, bf16_scales, scales, block);
-            store_scale(lo[h], bf16_scales, zeros, block);
+        if (lanes > 0) {
+            float bh = hi[0], bl = lo[0];
+            #pragma unroll
+            for (int h = 1; h < QH; h++) {
+                bh = java_max(bh, hi[h]);
+                bl = java_min(bl, lo[h]);
+            }
+            for (int s = 1; s < lanes; s <<= 1) {
+                float oh = as_float(xor_partner(as_uint(bh), s, part_hi, 0, lid));
+                float ol = as_float(xor_partner(as_uint(bl), s, part_lo, 0, lid));
+                bh = java_max(bh, oh);
+                bl = java_min(bl, ol);
+            }
+            #pragma unroll
+            for (int h = 0; h < QH; h++) {
+                hi[h] = bh;
+                lo[h] = bl;
+            }
         }
-        float reciprocal = 1.0f / s;
+        int qmax = (1 << bits) - 1;
         #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            float y = (q[j] - z) * reciprocal;
-            codes[j] = isnan(y) ? 0u : (uint) fmax(0.0f, fmin((float) qmax, round(y)));
-        }
-        if (bits == 2) {
-            packed[e >> 2] = (uchar) ((codes[0] << 6) | (codes[1] << 4) | (codes[2] << 2) | codes[3]);
-        } else if (bits == 4) {
-            *(__global uchar2*) (packed + (e >> 1)) = (uchar2) ((uchar) ((codes[0] << 4) | codes[1]),
-                                                                (uchar) ((codes[2] << 4) | codes[3]));
-        } else {
-            *(__global uchar4*) (packed + e) = (uchar4) ((uchar) codes[0], (uchar) codes[1], (uchar) codes[2],
-                                                         (uchar) codes[3]);
+        for (int h = 0; h < QH; h++) {
+            long e = base + 4 * h;
+            float scale = java_max((hi[h] - lo[h]) * (1.0f / (float) qmax), QVG_MIN_SCALE);
+            float s = bf16_scales ? scale : fp8_decode(fp8_encode(scale));
+            float z = bf16_scales ? lo[h] : fp8_decode(fp8_encode(lo[h]));
+            if (e < n && (lanes == 0 ? 1 : h == 0 && (lid & (lanes - 1)) == 0)) {
+                store_scale(scale, bf16_scales, scales, e >> g_shift);
+                store_scale(lo[h], bf16_scales, zeros, e >> g_shift);
+            }
+            float reciprocal = 1.0f / s;
+            float q[4] = {v[h].x, v[h].y, v[h].z, v[h].w};
+            uint cq[4];
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                float y = (q[j] - z) * reciprocal;
+                cq[j] = isnan(y) ? 0u : (uint) fmax(0.0f, fmin((float) qmax, round(y)));
+            }
+            codes[h] = (uint4) (cq[0], cq[1], cq[2], cq[3]);
         }
     }
+    if (base < n) store_codes(packed, base, n, bits, codes);
 }
 
 // Dequantization (SPEC §7), fused: the residual (code - m)*s or code*s + z in fp32, plus the centroid of

@@ -103,6 +103,41 @@ class OpenClKernelsTest {
         }
     }
 
+    /**
+     * The quantizer's fast path takes 8 values per work-item: with G = 4 they are two blocks, and where D is
+     * 4 mod 8 and the rows are odd in number the last work-item holds only 4 values of the stream.
+     */
+    @Test
+    void quantizerAtG4AndAtTheStreamsEnd() {
+        Random r = new Random(SEED + 3);
+        for (int bits : new int[]{2, 4, 8}) {
+            for (boolean asym : new boolean[]{false, true}) {
+                for (ScaleFormat format : ScaleFormat.values()) {
+                    for (int dim : new int[]{4, 12, 100, 8}) {
+                        for (int tokens : new int[]{1, 3, 7, 2}) {
+                            QuantConfig config = new QuantConfig(bits, 4, 1, 5, asym, format, 2, 1e-4f);
+                            float[] x = Inputs.values(r.nextLong(), tokens, dim, 4,
+                                    asym ? config.asymmetricMax() : config.symmetricMax());
+                            String what = config + ", D = " + dim + ", " + tokens + " tokens";
+                            int scaleBytes = tokens * config.blocksPerRow(dim) * format.bytes();
+                            byte[] pr = new byte[tokens * config.packedBytesPerRow(dim) + 1];
+                            byte[] pg = pr.clone();
+                            byte[] sr = new byte[scaleBytes + 1];
+                            byte[] sg = sr.clone();
+                            byte[] zr = asym ? new byte[scaleBytes + 1] : null;
+                            byte[] zg = asym ? zr.clone() : null;
+                            REF.quantize(x, tokens, dim, config, pr, 0, sr, 0, zr, 0);
+                            gpu.quantize(x, tokens, dim, config, pg, 0, sg, 0, zg, 0);
+                            assertArrayEquals(pr, pg, "packed, " + what);
+                            assertArrayEquals(sr, sg, "scales, " + what);
+                            assertArrayEquals(zr, zg, "zeros, " + what);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void quantizerPackingAndDequantizationInEveryMode() {
         Random r = new Random(SEED + 2);
