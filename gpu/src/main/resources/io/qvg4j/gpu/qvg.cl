@@ -503,9 +503,9 @@ inline uint quotient(uint a, uint magic, int shift) {
     return (uint) (((ulong) a * magic) >> shift);
 }
 
-// The value of work-item lid ^ s (s < per <= QL): a warp shuffle within a warp of 32, else through
-// local memory (every work-item of the group takes part, as the barriers need).
-inline uint xor_partner(uint a, int s, __local uint* part, int slot, int lid) {
+// The value of work-item lid ^ s (s < QL): a warp shuffle within a warp of 32, else through local memory
+// (every work-item of the group takes part, as the barriers need).
+inline uint xor_partner(uint a, int s, __local uint* part, int lid) {
 #ifdef QVG_PTX
     if (s < 32) {
         uint o;
@@ -513,9 +513,9 @@ inline uint xor_partner(uint a, int s, __local uint* part, int slot, int lid) {
         return o;
     }
 #endif
-    part[slot * QL + lid] = a;
+    part[lid] = a;
     barrier(CLK_LOCAL_MEM_FENCE);
-    uint o = part[slot * QL + (lid ^ s)];
+    uint o = part[lid ^ s];
     barrier(CLK_LOCAL_MEM_FENCE);
     return o;
 }
@@ -560,8 +560,7 @@ void quantize(__global const float* r, int subtract, int tokens, int kc, __globa
                __global const float* c, int dim, uint dim_magic, int dim_shift, uint tokens_magic,
                int tokens_shift, int g, int bits, int asym, int bf16_scales, long n,
                __global uchar* packed, __global uchar* scales, __global uchar* zeros) {
-    __local uint part_hi[QL];
-    __local uint part_lo[QL];
+    __local uint part[QL];
     int lid = get_local_id(0);
     long base = ((long) get_group_id(0) * QL + lid) * (4 * QH);
     float4 v[QH];
@@ -596,7 +595,7 @@ void quantize(__global const float* r, int subtract, int tokens, int kc, __globa
             uint b = hb[0];
             #pragma unroll
             for (int h = 1; h < QH; h++) b = max(b, hb[h]);
-            for (int s = 1; s < lanes; s <<= 1) b = max(b, xor_partner(b, s, part_hi, 0, lid));
+            for (int s = 1; s < lanes; s <<= 1) b = max(b, xor_partner(b, s, part, lid));
             #pragma unroll
             for (int h = 0; h < QH; h++) hb[h] = b;
         }
@@ -638,8 +637,8 @@ void quantize(__global const float* r, int subtract, int tokens, int kc, __globa
                 bl = java_min(bl, lo[h]);
             }
             for (int s = 1; s < lanes; s <<= 1) {
-                float oh = as_float(xor_partner(as_uint(bh), s, part_hi, 0, lid));
-                float ol = as_float(xor_partner(as_uint(bl), s, part_lo, 0, lid));
+                float oh = as_float(xor_partner(as_uint(bh), s, part, lid));
+                float ol = as_float(xor_partner(as_uint(bl), s, part, lid));
                 bh = java_max(bh, oh);
                 bl = java_min(bl, ol);
             }
