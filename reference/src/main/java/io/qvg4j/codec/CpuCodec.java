@@ -304,12 +304,9 @@ public final class CpuCodec implements QvgCodec {
 
         private void run(QvgKernels kernels, QuantConfig config, int dim) {
             int kc = config.centroids();
-            float[] x = values(TOKENS * dim, 1);
             float[] centroids = values(kc * dim, 2);
-            int[] ids = new int[TOKENS];
-            for (int n = 0; n < TOKENS; n++) {
-                ids[n] = n * 7 % kc;
-            }
+            int[] ids = ids(kc);
+            float[] x = tokens(centroids, ids, dim);
             float[] next = new float[kc * dim];
             int[] counts = new int[kc];
             float[] residual = new float[TOKENS * dim];
@@ -323,8 +320,33 @@ public final class CpuCodec implements QvgCodec {
             }
         }
 
+        /** The synthetic head's cluster ids, {@link #TOKENS} of them. */
+        static int[] ids(int kc) {
+            int[] ids = new int[TOKENS];
+            for (int n = 0; n < TOKENS; n++) {
+                ids[n] = n * 7 % kc;
+            }
+            return ids;
+        }
+
+        /**
+         * The synthetic head's tokens: seeded values, with block scales in every branch of the FP8 rounding
+         * (SPEC §2.2): token 0 equals its centroid (a zero residual: the smallest scale, below 2^-6) and token
+         * 1 is scaled up by 2^12 (saturated). Real residuals have scales below 2^-6; without one here C2
+         * compiled the quantizer without that branch, and the first real such block deoptimized it
+         * ({@code -XX:+PrintCompilation}: "made not entrant: uncommon trap").
+         */
+        static float[] tokens(float[] centroids, int[] ids, int dim) {
+            float[] x = values(TOKENS * dim, 1);
+            System.arraycopy(centroids, ids[0] * dim, x, 0, dim);
+            for (int d = 0; d < dim; d++) {
+                x[dim + d] *= 0x1p12f;
+            }
+            return x;
+        }
+
         /** Seeded bf16 values of about unit size. */
-        private static float[] values(int count, long seed) {
+        static float[] values(int count, long seed) {
             SplitMix64 r = new SplitMix64(seed);
             float[] v = new float[count];
             for (int i = 0; i < count; i++) {

@@ -44,6 +44,36 @@ class CpuCodecTest {
         }
     }
 
+    /**
+     * The warm-up's synthetic head has block scales in each branch of the FP8 E4M3 rounding (SPEC §2.2): below the
+     * smallest normal (exponent field 0), saturated at 448 (0x7E) and normal, so C2's profile of the quantizer
+     * holds every branch the real data takes.
+     */
+    @Test
+    void warmUpHeadHasScalesInEveryBranchOfTheFp8Rounding() {
+        QuantConfig config = QuantConfig.DEFAULT;
+        int dim = 128;
+        int kc = config.centroids();
+        float[] centroids = CpuCodec.WarmUp.values(kc * dim, 2);
+        int[] ids = CpuCodec.WarmUp.ids(kc);
+        float[] x = CpuCodec.WarmUp.tokens(centroids, ids, dim);
+        int tokens = ids.length;
+        float[] residual = new float[tokens * dim];
+        ScalarKernels.INSTANCE.subtract(x, tokens, dim, ids, centroids, residual);
+        byte[] packed = new byte[tokens * config.packedBytesPerRow(dim)];
+        byte[] scales = new byte[tokens * config.blocksPerRow(dim) * config.scaleFormat().bytes()];
+        ScalarKernels.INSTANCE.quantize(residual, tokens, dim, config, packed, 0, scales, 0, null, 0);
+        boolean small = false, saturated = false, normal = false;
+        for (byte b : scales) {
+            small |= (b & 0x78) == 0;
+            saturated |= (b & 0x7F) == 0x7E;
+            normal |= (b & 0x78) != 0 && (b & 0x7F) != 0x7E;
+        }
+        assertTrue(small, "a scale below the smallest normal");
+        assertTrue(saturated, "a saturated scale");
+        assertTrue(normal, "a normal scale");
+    }
+
     /** Squared error of the one- and two-stage encodes of {@code downstreamPathReproducesTheFullPipelinesBytes}: 2.5x lower. */
     static final double ONE_STAGE_ERROR = 1459.4896226235453, TWO_STAGE_ERROR = 584.1374008066507;
     static final String ONE_STAGE_SHA256 = "c2e261c36c28e61bf5a499ee9506c390134ebdf735b78d3718113e2f53bbbd24";
