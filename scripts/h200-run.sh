@@ -38,11 +38,16 @@ prepare() {
   du -sh "$dir"
 }
 
+# Unpacks the jlink'ed runtime of DIR and sets java to its launcher with the options qvg needs.
+runtime() {
+  mkdir -p /tmp/qvg-runtime && tar -C /tmp/qvg-runtime -xzf "$1/jdk.tar.gz"
+  java=(/tmp/qvg-runtime/jdk/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector)
+}
+
 simd() {
   local dir java status=0
   dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-  mkdir -p /tmp/qvg-runtime && tar -C /tmp/qvg-runtime -xzf "$dir/jdk.tar.gz"
-  java=(/tmp/qvg-runtime/jdk/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector)
+  runtime "$dir"
   echo "== cpu"; lscpu | grep -E "Model name|^CPU\(s\)"; { grep -o 'avx512[a-z_]*' /proc/cpuinfo || true; } | sort -u | tr '\n' ' '; echo
   echo "== qvg quantize --impl simd (the width it picks)"
   "${java[@]}" -jar "$dir/qvg.jar" quantize "$dir/../conformance/city_a_k.npy" -o /tmp/qvg-simd.qkv --impl simd 2>&1 | grep "impl" || status=1
@@ -62,8 +67,7 @@ simd() {
 device() {
   local dir java status=0
   dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-  mkdir -p /tmp/qvg-runtime && tar -C /tmp/qvg-runtime -xzf "$dir/jdk.tar.gz"
-  java=(/tmp/qvg-runtime/jdk/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector)
+  runtime "$dir"
   # NVIDIA's OpenCL: without these the ICD loader there finds no NVIDIA platform. libjsig chains the
   # JVM's signal handlers with the driver's; without it the JVM died of SIGSEGV under load there.
   if [ -e /usr/local/nvidia/lib64/libnvidia-opencl.so.1 ]; then

@@ -12,6 +12,16 @@ inline ushort bf16_bits(float f) {
     return (ushort) ((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
 }
 
+#ifdef QVG_PTX
+// The hardware's bf16 conversion of two values, a in the low half and b in the high: round to nearest even
+// like bf16_bits, subnormals and overflow to infinity included, but a NaN comes out as 0x7FFF, not 0x7FC0.
+inline uint bf16x2_rn(float a, float b) {
+    uint d;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(d) : "f"(b), "f"(a));
+    return d;
+}
+#endif
+
 inline float bf16_value(ushort h) {
     return as_float(((uint) h) << 16);
 }

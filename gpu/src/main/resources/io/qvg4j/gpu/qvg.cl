@@ -483,14 +483,12 @@ __kernel void quantize_rows(__global const float* r, int subtract, int tokens, i
 // built with QVG_PTX (NVIDIA), the butterfly by warp shuffles and the bf16 rounding by the hardware's
 // conversion.
 
-// bf16 rounding of 4 values whose results are only used as values (a NaN's payload is not kept):
-// cvt.rn.bf16x2.f32 rounds to nearest even like bf16_bits, with subnormals and overflow to infinity.
+// bf16 rounding of 4 values whose results are only used as values (a NaN's payload is not kept), two at a
+// time by the hardware's conversion where the program has it.
 inline float4 bf16_round4(float4 d) {
 #ifdef QVG_PTX
-    uint p, q;
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(p) : "f"(d.x), "f"(d.y));
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(q) : "f"(d.z), "f"(d.w));
-    return (float4) (as_float(p & 0xFFFF0000u), as_float(p << 16), as_float(q & 0xFFFF0000u), as_float(q << 16));
+    uint p = bf16x2_rn(d.x, d.y), q = bf16x2_rn(d.z, d.w);
+    return (float4) (as_float(p << 16), as_float(p & 0xFFFF0000u), as_float(q << 16), as_float(q & 0xFFFF0000u));
 #else
     return (float4) (bf16_round(d.x), bf16_round(d.y), bf16_round(d.z), bf16_round(d.w));
 #endif
@@ -732,14 +730,12 @@ inline void residual8(__global const uchar* packed, __global const uchar* scales
     }
 }
 
-// bf16_bits of two values as one little-endian word (a in the low half). With QVG_PTX one conversion,
-// cvt.rn.bf16x2.f32, rounds both to nearest even; a NaN, which it writes as 0x7FFF, takes bf16_bits' canonical form.
+// bf16_bits of two values as one little-endian word (a in the low half): with QVG_PTX one hardware
+// conversion, unless a NaN needs bf16_bits' canonical form.
 inline uint bf16_pair(float a, float b) {
 #ifdef QVG_PTX
     if (!isnan(a) && !isnan(b)) {
-        uint d;
-        asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(d) : "f"(b), "f"(a));
-        return d;
+        return bf16x2_rn(a, b);
     }
 #endif
     return (uint) bf16_bits(a) | (uint) bf16_bits(b) << 16;
